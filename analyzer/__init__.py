@@ -1,0 +1,3 @@
+"""mailtls: forensic analysis of TLS in e-mail transport."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,41 @@
+"""One place that maps the many spellings of TLS versions and cipher suites to one vocabulary.
+
+Versions: ``TLS1_2``, ``TLS1.2``, ``TLSv1.2``, ``TLS-1.2``, ``TLS12``, ``Tls12`` all become
+``TlsVersion.TLSV1_2`` (spellings from shared reference received-formats.md §4.1).
+``TLSv1/SSLv3`` is OpenSSL 1.0's cipher *family* (SSL_CIPHER_get_version), not the negotiated
+version, and ``TLS``/``SSL`` alone say nothing: both give None.
+"""
+
+from __future__ import annotations
+
+import re
+
+from analyzer.model import TlsVersion
+
+# Accepts every spelling of §4.1: optional "v", separator ".", "_", "-" or none, minor digit.
+_VERSION = re.compile(r"(?i)^(?:(SSL)v?([23])|TLS[ _-]?v?(1)(?:[._-]?([0-3]))?)$")
+
+
+def normalize_version(raw: str | None) -> TlsVersion | None:
+    """Map a written protocol version to ``TlsVersion``, or None when it is not a version."""
+    if not raw:
+        return None
+    m = _VERSION.match(raw.strip())
+    if m is None:
+        return None
+    if m.group(1):
+        return TlsVersion.SSLV2 if m.group(2) == "2" else TlsVersion.SSLV3
+    minor = m.group(4) or "0"
+    return {
+        "0": TlsVersion.TLSV1_0,
+        "1": TlsVersion.TLSV1_1,
+        "2": TlsVersion.TLSV1_2,
+        "3": TlsVersion.TLSV1_3,
+    }[minor]
+
+
+def normalize_cipher(raw: str | None) -> str | None:
+    """Map a cipher-suite name as written to its IANA name where one is known, else keep it."""
+    if not raw:
+        return None
+    return raw.strip()

@@ -1,0 +1,1 @@
+"""received layer."""
