@@ -1,0 +1,33 @@
+"""OpenSMTPD: ``by host (OpenSMTPD) with ESMTPS id X (V:C:bits:YES|NO|FAIL)``.
+
+OpenSMTPD usr.sbin/smtpd/smtp_session.c writes the block for every TLS session, so an
+OpenSMTPD header without it is plaintext (received-formats.md §3.6).
+"""
+
+from __future__ import annotations
+
+from analyzer.model import Dialect, TlsFacts
+from analyzer.received.dialects.base import Context, Writer, by_keyword, detailed, label_re
+from analyzer.received.forms import Form
+
+_LABEL = label_re(r"^OpenSMTPD$")
+_VERIFY = frozenset({"YES", "NO", "FAIL"})
+
+
+def _block(ctx: Context) -> bool:
+    st = ctx.statement(Form.COLON)
+    return st is not None and st.extra in _VERIFY
+
+
+def _identify(ctx: Context) -> bool:
+    return _block(ctx) or ctx.label(_LABEL) is not None
+
+
+def _read(ctx: Context) -> TlsFacts:
+    st = ctx.statement(Form.COLON)
+    if st is not None:
+        return detailed(ctx, Dialect.OPENSMTPD, st)
+    return by_keyword(ctx, Dialect.OPENSMTPD, plain_is_proof=True)
+
+
+WRITERS = (Writer(Dialect.OPENSMTPD, _identify, _read),)

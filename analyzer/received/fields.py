@@ -1,0 +1,164 @@
+"""Clause fields of a Received header: peer names and address, by, with, id, for, date.
+
+The address forms are those of trap 12 in shared reference received-formats.md §6:
+``[IPv6:2001:…]``, bare ``[2a02:…]``, ``[::ffff:195.135.220.2]``, Microsoft's unbracketed
+``(2603:10b6:…)``, zone ids ``[fe80::…%3]``, Exim ``([ip]:port helo=…)``, ZMailer
+``([ip]:port "EHLO …")``, Cellopoint ``[(10.110.15.173)]``, qmail ``(user@ip)``, Kopano
+``(ip:port)``, ``[local]`` and ``[unix socket]`` (not addresses).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_tz
+from functools import lru_cache
+
+from analyzer.received.scan import Clause, Clauses
+
+_BRACKETED = re.compile(r"\[\(?(?:IPv6:|IPV6:|ipv6:)?([0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9]{1,16})?)\)?\]")
+_BARE = re.compile(r"^(?:[^@\s]{1,200}@)?([0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9]{1,16})?)$")
+_IP_PORT = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$")
+_RDNS = re.compile(r"^([^\s\[\]()]{1,255}) \[")
+# Exim "(helo=x)" / "([ip]:port helo=x)", qmail and IronPort "(HELO x)", Zimbra "(LHLO x)",
+# ZMailer '"EHLO x"', CommuniGate "(account nazgul HELO x)" (received-formats.md §3.3-§3.20).
+_HELO = re.compile(r'(?:\bhelo=|\b(?:HELO|EHLO|LHLO) )"?([^\s)"]{1,255})')
+
+
+@lru_cache(maxsize=65536)
+def as_ip(text: str) -> str | None:
+    """``text`` without brackets/prefix if it is an IPv4 or IPv6 address, else None."""
+    candidate = text.strip()
+    m = _BRACKETED.fullmatch(candidate)
+    if m:
+        candidate = m.group(1)
+    m2 = _IP_PORT.match(candidate)
+    if m2:
+        candidate = m2.group(1)
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        return None
+    return candidate
+
+
+def _comment_ip(comment: str) -> str | None:
+    for m in _BRACKETED.finditer(comment):
+        ip = as_ip(m.group(1))
+        if ip:
+            return ip
+    first = comment.split(" ", 1)[0]
+    m = _BARE.match(first)
+    if m:
+        return as_ip(m.group(1))
+    return as_ip(first)
+
+
+def _comment_rdns(comment: str) -> str | None:
+    m = _RDNS.match(comment)
+    if m is None or m.group(1).startswith(("IPv6:", "IPV6:")):
+        return None
+    name = m.group(1).rstrip(".")
+    return name or None
+
+
+def peer(from_clause: Clause | None) -> tuple[str | None, str | None, str | None, str | None]:
+    """(from_host, from_helo, from_rdns, from_ip) of the ``from`` clause."""
+    if from_clause is None:
+        return None, None, None, None
+    host = from_clause.first_word()
+    helo = rdns = ip = None
+    for comment in from_clause.comments:
+        if len(comment) > 600:
+            continue
+        if helo is None:
+            m = _HELO.search(comment)
+            if m:
+                helo = m.group(1)
+        if ip is None:
+            ip = _comment_ip(comment)
+            if ip is not None:
+                rdns = _comment_rdns(comment)
+    if ip is None and host is not None:
+        ip = as_ip(host)
+    return host, helo, rdns, ip
+
+
+def protocol(clause: Clause | None) -> str | None:
+    """The ``with`` keyword as written: its words up to the first comment after a word."""
+    if clause is None:
+        return None
+    words: list[str] = []
+    for item in clause.items:
+        if item.startswith("("):
+            if words:
+                break
+            continue
+        words.append(item)
+    return " ".join(words) or None
+
+
+def word_after(clauses: Clauses, key: str) -> str | None:
+    clause = clauses.first(key)
+    if clause is None:
+        return None
+    word = clause.first_word()
+    return word.rstrip(";") if word else None
+
+
+def recipient(clauses: Clauses) -> str | None:
+    word = word_after(clauses, "for")
+    if word is None:
+        return None
+    return word.strip("<>") or None
+
+
+# SendGrid's filter writes Go's time.String() without ";": "2020-03-01 00:43:01.144647825 +0000
+# UTC m=+393876.418737966" (received-formats.md §3.25).
+_GO_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.\d{1,9})? ([+-])(\d\d)(\d\d)")
+# IBM writes the date without ";" at the end (received-formats.md §3.2).
+_TRAILING_DATE = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} [A-Z][a-z]{2} \d{2,4} \d\d:\d\d(?::\d\d)? [+-]\d{4}$"
+)
+
+
+@lru_cache(maxsize=65536)
+def parse_date(text: str) -> datetime | None:
+    """An RFC 5322 date (tolerant: no weekday, 2-digit years, comments) as aware UTC."""
+    if not text or len(text) > 200:
+        return None
+    parts = parsedate_tz(text)
+    if parts is not None and parts[9] is not None:
+        try:
+            naive = datetime(*parts[:6])  # noqa: DTZ001 - the offset is applied below
+        except ValueError:
+            return None
+        return (naive - timedelta(seconds=parts[9])).replace(tzinfo=UTC)
+    m = _GO_TIME.search(text)
+    if m:
+        y, mo, d, h, mi, s, sign, oh, om = m.groups()
+        offset = (int(oh) * 60 + int(om)) * (1 if sign == "+" else -1)
+        try:
+            naive = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s))  # noqa: DTZ001
+        except ValueError:
+            return None
+        return (naive - timedelta(minutes=offset)).replace(tzinfo=UTC)
+    return None
+
+
+def date(clauses: Clauses) -> tuple[str | None, datetime | None]:
+    """The date text and its UTC value; falls back to a date at the end of the header."""
+    clause = clauses.first("date")
+    if clause is not None:
+        text = " ".join(clause.words)
+        when = parse_date(text)
+        if when is not None or text:
+            return text or None, when
+    m = _TRAILING_DATE.search(clauses.text[-80:])
+    if m:
+        return m.group(0), parse_date(m.group(0))
+    m2 = _GO_TIME.search(clauses.text)
+    if m2:
+        return m2.group(0), parse_date(m2.group(0))
+    return None, None
