@@ -91,13 +91,16 @@ def build_frame(
     for record in records:
         values = row(record)
         if len(values) != len(names):
-            raise ValueError(f"{schema.name}: row has {len(values)} values for {len(names)} columns")
+            raise ValueError(
+                f"{schema.name}: row has {len(values)} values for {len(names)} columns"
+            )
         for bucket, value in zip(columns, values, strict=True):
             bucket.append(_plain(value))
     data: dict[str, pd.Series[Any]] = {}
     for col, values in zip(schema.columns, columns, strict=True):
         if col.kind is Kind.TIME:
-            data[col.name] = pd.Series(pd.to_datetime(values, utc=True), dtype=_dtype(col))
+            stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+            data[col.name] = pd.Series(stamps, dtype=_dtype(col))
         else:
             data[col.name] = pd.Series(values, dtype=_dtype(col))
     return pd.DataFrame(data, columns=names)

@@ -20,18 +20,18 @@ from analyzer.model.received import (
 )
 
 __all__ = [
+    "RAW_LIMIT",
+    "TLS_VERSION_ORDER",
     "ClientCert",
     "Dialect",
+    "Evidence",
     "Hop",
+    "IssueKind",
+    "ParseIssue",
     "RawMessage",
     "ReceivedHeader",
     "Role",
     "TlsFacts",
-    "RAW_LIMIT",
-    "TLS_VERSION_ORDER",
-    "Evidence",
-    "IssueKind",
-    "ParseIssue",
     "TlsVersion",
     "clip",
 ]

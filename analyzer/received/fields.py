@@ -17,7 +17,9 @@ from functools import lru_cache
 
 from analyzer.received.scan import Clause, Clauses
 
-_BRACKETED = re.compile(r"\[\(?(?:IPv6:|IPV6:|ipv6:)?([0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9]{1,16})?)\)?\]")
+_BRACKETED = re.compile(
+    r"\[\(?(?:IPv6:|IPV6:|ipv6:)?([0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9]{1,16})?)\)?\]"
+)
 _BARE = re.compile(r"^(?:[^@\s]{1,200}@)?([0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9]{1,16})?)$")
 _IP_PORT = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$")
 _RDNS = re.compile(r"^([^\s\[\]()]{1,255}) \[")
@@ -30,9 +32,9 @@ _HELO = re.compile(r'(?:\bhelo=|\b(?:HELO|EHLO|LHLO) )"?([^\s)"]{1,255})')
 def as_ip(text: str) -> str | None:
     """``text`` without brackets/prefix if it is an IPv4 or IPv6 address, else None."""
     candidate = text.strip()
-    m = _BRACKETED.fullmatch(candidate)
-    if m:
-        candidate = m.group(1)
+    bracketed = _BRACKETED.fullmatch(candidate)
+    if bracketed:
+        candidate = bracketed.group(1)
     m2 = _IP_PORT.match(candidate)
     if m2:
         candidate = m2.group(1)
@@ -49,9 +51,9 @@ def _comment_ip(comment: str) -> str | None:
         if ip:
             return ip
     first = comment.split(" ", 1)[0]
-    m = _BARE.match(first)
-    if m:
-        return as_ip(m.group(1))
+    bare = _BARE.match(first)
+    if bare:
+        return as_ip(bare.group(1))
     return as_ip(first)
 
 
@@ -116,7 +118,9 @@ def recipient(clauses: Clauses) -> str | None:
 
 # SendGrid's filter writes Go's time.String() without ";": "2020-03-01 00:43:01.144647825 +0000
 # UTC m=+393876.418737966" (received-formats.md §3.25).
-_GO_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.\d{1,9})? ([+-])(\d\d)(\d\d)")
+_GO_TIME = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.\d{1,9})? ([+-])(\d\d)(\d\d)"
+)
 # IBM writes the date without ";" at the end (received-formats.md §3.2).
 _TRAILING_DATE = re.compile(
     r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} [A-Z][a-z]{2} \d{2,4} \d\d:\d\d(?::\d\d)? [+-]\d{4}$"
@@ -131,7 +135,7 @@ def parse_date(text: str) -> datetime | None:
     parts = parsedate_tz(text)
     if parts is not None and parts[9] is not None:
         try:
-            naive = datetime(*parts[:6])  # noqa: DTZ001 - the offset is applied below
+            naive = datetime(*parts[:6])
         except ValueError:
             return None
         return (naive - timedelta(seconds=parts[9])).replace(tzinfo=UTC)
@@ -140,7 +144,7 @@ def parse_date(text: str) -> datetime | None:
         y, mo, d, h, mi, s, sign, oh, om = m.groups()
         offset = (int(oh) * 60 + int(om)) * (1 if sign == "+" else -1)
         try:
-            naive = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s))  # noqa: DTZ001
+            naive = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s))
         except ValueError:
             return None
         return (naive - timedelta(minutes=offset)).replace(tzinfo=UTC)

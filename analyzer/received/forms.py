@@ -102,9 +102,7 @@ _COLON = re.compile(
 # Courier "(TLS: TLSv1/SSLv3,128bits,DHE-RSA-AES128-SHA256)", GnuTLS build
 # "(AUTH: CRAM-MD5 u, TLS: TLS1.3, 128bits, ECDHE_RSA_AES_128_GCM_SHA256)", Symantec DLP
 # (received-formats.md §3.9).
-_COURIER = re.compile(
-    rf"(?:^|, )TLS: (?P<v>{_NAME}), ?(?P<b>\d{{1,5}}) ?bits, ?(?P<c>{_NAME})$"
-)
+_COURIER = re.compile(rf"(?:^|, )TLS: (?P<v>{_NAME}), ?(?P<b>\d{{1,5}}) ?bits, ?(?P<c>{_NAME})$")
 # qmail-tls "ESMTPS (C encrypted)", older "(C encrypted) SMTP", zeus03 "(C encrypted,
 # authenticated)", T-Online "(TLSv1.2:C encrypted)" (received-formats.md §3.10, §3.24, §3.25).
 _ENCRYPTED = re.compile(rf"^(?:(?P<v>TLS[A-Za-z0-9._-]{{0,8}}):)?(?P<c>{_NAME}) encrypted(?:,.*)?$")
@@ -115,9 +113,13 @@ _ECELERITY = re.compile(rf"^cipher=(?P<c>{_NAME})(?: |$)")
 # Exclaimer "(tlsversion=TLS12, tlscipher=TLS_ECDHE_WITH_AES256_SHA1)" (§3.25).
 _EXCLAIMER = re.compile(rf"^tlsversion=(?P<v>{_NAME}), tlscipher=(?P<c>{_NAME})$")
 # .NET SslStream enum names "(Tls12, Aes256, Sha384, DiffieHellmanEllipticKey384)" (§3.25).
-_DOTNET = re.compile(r"^(?P<v>(?:Tls|Ssl)[0-9]{1,2}), (?P<c>[A-Za-z0-9]{1,20}, [A-Za-z0-9]{1,20}, [A-Za-z0-9]{1,40})$")
+_DOTNET = re.compile(
+    r"^(?P<v>(?:Tls|Ssl)[0-9]{1,2}), (?P<c>[A-Za-z0-9]{1,20}, [A-Za-z0-9]{1,20}, [A-Za-z0-9]{1,40})$"
+)
 # MediaTek/Compal "(Generic MTA with TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384 256/256)" (§3.25).
-_GENERIC_MTA = re.compile(rf" with (?P<v>TLSv[0-9.]{{1,4}}) (?P<c>{_NAME}) (?P<b>\d{{1,5}})/(?P<a>\d{{1,5}})$")
+_GENERIC_MTA = re.compile(
+    rf" with (?P<v>TLSv[0-9.]{{1,4}}) (?P<c>{_NAME}) (?P<b>\d{{1,5}})/(?P<a>\d{{1,5}})$"
+)
 # NVIDIA gateway "(using TLS: TLSv1.2, AES256-SHA)" (§3.25).
 _NVIDIA = re.compile(rf"^using TLS: (?P<v>{_NAME}), (?P<c>{_NAME})$")
 # Markers without details: Exchange 2007-2013 "(TLS)", IceWarp "(SSL)", old Mimecast
@@ -128,7 +130,9 @@ _MARKER = re.compile(
 )
 _NOT_USING = re.compile(r"^not using TLS$")  # Active!gate (received-formats.md §3.25)
 
-_CLIENT = re.compile(r'^Client CN "(?P<cn>[^"]{0,200})", Issuer "[^"]{0,200}" \((?P<r>verified OK|not verified)\)$')
+_CLIENT = re.compile(
+    r'^Client CN "(?P<cn>[^"]{0,200})", Issuer "[^"]{0,200}" \((?P<r>verified OK|not verified)\)$'
+)
 _CLIENT_STATUS = {
     "No client certificate requested": ClientCert.NOT_REQUESTED,
     "Client did not present a certificate": ClientCert.NOT_PRESENTED,

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from analyzer.model import ClientCert, Dialect, Evidence, TlsFacts
-from analyzer.normalize import normalize_cipher, normalize_version
+from analyzer.model import ClientCert, Dialect, Evidence, TlsFacts, TlsVersion
+from analyzer.normalize import normalize_cipher_for, normalize_version
 from analyzer.received.fields import protocol
 from analyzer.received.forms import Form, Statement, read_client_cert, read_comment
 from analyzer.received.scan import Clauses
@@ -100,8 +100,10 @@ class Context:  # not slotted: cached_property needs __dict__
         if self.from_ip is not None:
             return self.from_ip.startswith(("127.", "::1", "::ffff:127."))
         host = (self.from_host or "").lower().strip("[]")
-        return host in _LOCAL_NAMES or "[local]" in self.clauses.text or "[unix socket]" in (
-            self.clauses.text
+        return (
+            host in _LOCAL_NAMES
+            or "[local]" in self.clauses.text
+            or "[unix socket]" in (self.clauses.text)
         )
 
 
@@ -118,6 +120,13 @@ class Writer:
     dialect: Dialect
     identify: Callable[[Context], bool]
     read: Callable[[Context], TlsFacts]
+
+
+def cipher_name(raw: str | None, version: TlsVersion | None = None) -> str | None:
+    """The IANA name of a cipher as written, else the name as written (stripped)."""
+    if not raw:
+        return None
+    return normalize_cipher_for(raw, version).iana or raw.strip()
 
 
 def _bits(st: Statement, cipher_raw: str | None) -> tuple[int | None, int | None]:
@@ -146,7 +155,7 @@ def detailed(ctx: Context, dialect: Dialect, st: Statement, note: str | None = N
         marker=f"({st.text})",
         tls_version=version,
         version_raw=st.version,
-        cipher=normalize_cipher(cipher_raw),
+        cipher=cipher_name(cipher_raw, version),
         cipher_raw=cipher_raw,
         bits=bits,
         alg_bits=alg,

@@ -11,9 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from analyzer.model import Dialect, Evidence, TlsFacts, TlsVersion
-from analyzer.normalize import normalize_cipher, normalize_version
-from analyzer.received.dialects.base import Context, Writer, by_keyword, detailed, label_re
+from analyzer.model import Dialect, Evidence, TlsFacts
+from analyzer.normalize import normalize_version
+from analyzer.received.dialects.base import (
+    Context,
+    Writer,
+    by_keyword,
+    cipher_name,
+    detailed,
+    label_re,
+)
 from analyzer.received.forms import Form
 
 _EXIM_LABEL = label_re(r"^Exim\b")
@@ -60,7 +67,7 @@ def _read(ctx: Context) -> TlsFacts:
             f"tls {cipher}",
             tls_version=normalize_version(version_raw),
             version_raw=version_raw,
-            cipher=normalize_cipher(cipher),
+            cipher=cipher_name(cipher, normalize_version(version_raw)),
             cipher_raw=cipher,
             client_cert=None,
         )
@@ -68,21 +75,9 @@ def _read(ctx: Context) -> TlsFacts:
 
 
 def _with_description(facts: TlsFacts, m: re.Match[str]) -> TlsFacts:
-    """Split a GnuTLS session description into key exchange, signature and cipher."""
+    """Keep the key exchange and signature of a GnuTLS session description."""
     kx, sig, _cipher = m.groups()
-    cipher = facts.cipher
-    if facts.tls_version is TlsVersion.TLSV1_3:
-        cipher = normalize_cipher(_TLS13_BY_BULK.get(_cipher, facts.cipher_raw))
-    return replace(facts, key_exchange=kx, server_signature=sig, cipher=cipher)
-
-
-# TLS 1.3 suites are named by their AEAD and hash alone (RFC 8446 §B.4).
-_TLS13_BY_BULK = {
-    "AES_128_GCM": "TLS_AES_128_GCM_SHA256",
-    "AES_256_GCM": "TLS_AES_256_GCM_SHA384",
-    "CHACHA20_POLY1305": "TLS_CHACHA20_POLY1305_SHA256",
-    "AES_128_CCM": "TLS_AES_128_CCM_SHA256",
-}
+    return replace(facts, key_exchange=kx, server_signature=sig)
 
 
 WRITERS = (Writer(Dialect.EXIM, _identify, _read),)

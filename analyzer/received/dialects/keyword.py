@@ -23,9 +23,7 @@ _ZOHO_BY = re.compile(r"(?:^|\.)zoho(?:mail)?\.(?:com|eu|in)$")
 _SES_BY = re.compile(r"(?:^|\.)amazonaws\.com$")
 
 
-def _simple(
-    dialect: Dialect, identify: re.Pattern[str], note: str | None = None
-) -> Writer:
+def _simple(dialect: Dialect, identify: re.Pattern[str], note: str | None = None) -> Writer:
     def _identify(ctx: Context) -> bool:
         return ctx.label(identify) is not None
 
@@ -73,7 +71,9 @@ def _hmail_old(ctx: Context) -> bool:
 
 
 def _read_hmail_old(ctx: Context) -> TlsFacts:
-    return TlsFacts(Evidence.UNKNOWN, Dialect.HMAILSERVER, note="hMailServer <= 5.6 writes no protocol")
+    return TlsFacts(
+        Evidence.UNKNOWN, Dialect.HMAILSERVER, note="hMailServer <= 5.6 writes no protocol"
+    )
 
 
 def _read_generic(ctx: Context) -> TlsFacts:

@@ -24,7 +24,9 @@ def _read_exchange(ctx: Context) -> TlsFacts:
     if ctx.statement(Form.MARKER) is not None:
         return by_keyword(ctx, Dialect.EXCHANGE, plain_is_proof=False)
     if ctx.local:
-        return TlsFacts(Evidence.UNKNOWN, Dialect.EXCHANGE, note="local hop: loopback or socket peer")
+        return TlsFacts(
+            Evidence.UNKNOWN, Dialect.EXCHANGE, note="local hop: loopback or socket peer"
+        )
     return TlsFacts(Evidence.PLAINTEXT, Dialect.EXCHANGE, f"with {ctx.protocol}")
 
 

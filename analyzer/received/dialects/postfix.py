@@ -46,9 +46,9 @@ def _which(ctx: Context) -> Dialect:
         return Dialect.POSTFIX
     # Dovecot LMTP/submission: "(using …) by host with LMTPS id …" and no product label
     # (dovecot/core src/lib-smtp/smtp-server-transaction.c).
-    if not ctx.labels or all(c.startswith("envelope-from") for c in ctx.labels):
-        if _DOVECOT_LMTP.match(ctx.protocol or ""):
-            return Dialect.DOVECOT
+    unlabelled = not ctx.labels or all(c.startswith("envelope-from") for c in ctx.labels)
+    if unlabelled and _DOVECOT_LMTP.match(ctx.protocol or ""):
+        return Dialect.DOVECOT
     return Dialect.POSTFIX
 
 

@@ -1,0 +1,208 @@
+"""The ``mailtls`` command: options -> library calls -> output -> exit code.
+
+Exit codes: 0 success; 1 findings over a threshold (report, later); 2 usage or input error
+(no input could be read, a file is missing, an output cannot be written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from analyzer import api
+from analyzer.report.tables import TableFormat, render_table
+from analyzer.report.terminal import safe_text
+from analyzer.sources.mailbox import Progress
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+class InputError(Exception):
+    """An input or output problem that ends the command with exit code 2."""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One subcommand.
+
+    Attributes:
+        name: the word after ``mailtls``.
+        help: one line for ``mailtls --help``.
+        arguments: adds the command's options to its parser.
+        run: does the work and returns the exit code.
+    """
+
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+class ProgressBar:
+    """Progress on stderr, only for a terminal; silent otherwise or with --quiet."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled and stream.isatty()
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.2:
+            return
+        self.last = now
+        eta = ""
+        if p.bytes_total:
+            frac = min(p.bytes_done / p.bytes_total, 1.0)
+            if frac > 0:
+                eta = f" ETA {max((now - self.start) * (1 / frac - 1), 0):.0f}s"
+            done = f"{frac:6.1%}"
+        else:
+            done = f"{p.bytes_done >> 20} MiB"
+        self.stream.write(
+            f"\r files {p.files_done}/{p.files_total}  messages {p.messages}  {done}{eta}   "
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 78 + "\r")
+            self.stream.flush()
+
+
+def _write(data: str | bytes, output: str | None) -> None:
+    if output in (None, "-"):
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data)
+        sys.stdout.flush()
+        return
+    assert output is not None
+    try:
+        if isinstance(data, bytes):
+            with open(output, "wb") as fb:
+                fb.write(data)
+        else:
+            with open(output, "w", encoding="utf-8") as ft:
+                ft.write(data)
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror}") from exc
+
+
+def _check_inputs(paths: Sequence[str]) -> None:
+    for path in paths:
+        if path != "-" and not os.path.exists(path):
+            raise InputError(f"no such file or directory: {path}")
+
+
+def _mailbox_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="mbox (.gz/.bz2/.xz), Maildir, .eml, .msg, directory, or - for stdin",
+    )
+    p.add_argument(
+        "--format",
+        choices=[f.value for f in TableFormat],
+        default="csv",
+        help="output format (default: csv)",
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.add_argument(
+        "--trusted-host",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="host or address pattern of your own servers (repeatable), e.g. "
+        "'*.example.com'; default: inferred from the top-most by host",
+    )
+    p.add_argument(
+        "--issues", metavar="FILE", help="also write the issues frame (same format) to FILE"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+
+
+def _run_mailbox(args: argparse.Namespace, frame: str) -> int:
+    _check_inputs(args.inputs)
+    bar = ProgressBar(sys.stderr, not args.quiet)
+    result = api.load_mailbox(args.inputs, trusted_hosts=args.trusted_host, progress=bar)
+    bar.close()
+    fmt = TableFormat(args.format)
+    df = result.hops if frame == "hops" else result.messages
+    if fmt is TableFormat.PARQUET and args.output in (None, "-") and sys.stdout.isatty():
+        raise InputError("parquet is binary: give -o FILE or redirect stdout")
+    _write(render_table(df, fmt), args.output)
+    if args.issues:
+        _write(render_table(result.issues, fmt), args.issues)
+    if not args.quiet:
+        sys.stderr.write(
+            safe_text(
+                f"mailtls: {result.messages_read} messages read, {result.messages_lost} lost; "
+                f"{result.headers_read} Received headers parsed, {result.headers_lost} not; "
+                f"{len(result.issues)} issues\n"
+            )
+        )
+    if result.messages_read == 0 and result.messages_lost == 0 and len(result.issues):
+        return EXIT_USAGE  # nothing in the inputs was a mailbox
+    return EXIT_OK
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "hops",
+        "one row per Received header: per-hop TLS evidence",
+        _mailbox_arguments,
+        lambda a: _run_mailbox(a, "hops"),
+    ),
+    Command(
+        "messages",
+        "one row per message: boundary hop, encryption inside the trust boundary",
+        _mailbox_arguments,
+        lambda a: _run_mailbox(a, "messages"),
+    ),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mailtls",
+        description="Forensic analysis of TLS in e-mail transport: Received headers and MTA logs.",
+    )
+    from analyzer import __version__
+
+    parser.add_argument("--version", action="version", version=f"mailtls {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for cmd in COMMANDS:
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        cmd.arguments(p)
+        p.set_defaults(_run=cmd.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args._run(args)
+    except InputError as exc:
+        sys.stderr.write(f"mailtls: error: {safe_text(str(exc))}\n")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader (head, less) went away: not an error of ours.
+        sys.stderr.close()
+        return EXIT_OK
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""Assemble a message's Received headers into hops: numbering, delays, roles, trust boundary.
+
+Headers are stacked newest first (RFC 5321 §4.4: each relay prepends its own), so hop 1 is the
+bottom-most header. Trust is decided top-down: the receiving organisation wrote the top headers;
+the first header (from the top) whose sending side is not one of the trusted hosts is the
+*boundary*, where the mail entered; everything below it was written by others and is
+forgeable (shared reference received-formats.md §7 point 12, trap 16).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from analyzer.model import Dialect, Hop, ReceivedHeader, Role
+
+_LOCAL_HOSTS = frozenset(
+    {"localhost", "localhost.localdomain", "local", "[local]", "[unix socket]"}
+)
+_LMTP = re.compile(r"(?i)^(?:utf8)?lmtps?a?$")
+# Country-code second-level registrations (co.uk, com.au, ...) need three labels to name an
+# organisation; without a public-suffix list this short-label rule is the documented heuristic.
+_SHORT_SLD = 3
+
+
+@dataclass(frozen=True, slots=True)
+class TrustPolicy:
+    """Which hosts belong to the receiving organisation.
+
+    Attributes:
+        patterns: shell-style patterns (``*.example.com``, ``mx?.example.org``, ``10.*``)
+            matched case-insensitively against host names and addresses. Empty means: infer
+            from the top-most ``by`` host of each message.
+    """
+
+    patterns: tuple[str, ...] = ()
+
+
+def org_domain(host: str | None) -> str | None:
+    """The organisation part of a host name: the last two labels (three under ``co.uk``-style
+    suffixes). None for addresses and single labels."""
+    if not host:
+        return None
+    name = host.lower().rstrip(".")
+    if _is_ip(name) or "." not in name:
+        return None
+    labels = name.split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and len(labels[-2]) <= _SHORT_SLD:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def is_local(h: ReceivedHeader) -> bool:
+    """Loopback, unix socket, LMTP store or content-filter reinjection (trap 16)."""
+    if h.from_ip is not None:
+        try:
+            if ipaddress.ip_address(h.from_ip.split("%", 1)[0]).is_loopback:
+                return True
+        except ValueError:
+            pass
+        if h.from_ip.startswith("::ffff:127."):
+            return True
+    host = (h.from_host or "").lower()
+    if host in _LOCAL_HOSTS and h.from_ip is None:
+        return True
+    if h.tls.dialect is Dialect.AMAVIS:
+        return True
+    return bool(_LMTP.match(h.protocol or "")) and (h.from_ip is None or _private(h.from_ip))
+
+
+def _private(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip.split("%", 1)[0]).is_private
+    except ValueError:
+        return False
+
+
+def _matches(policy: TrustPolicy, *names: str | None) -> bool:
+    for name in names:
+        if not name:
+            continue
+        low = name.lower().rstrip(".")
+        if any(fnmatch.fnmatchcase(low, p.lower()) for p in policy.patterns):
+            return True
+    return False
+
+
+def _trusted_sender(h: ReceivedHeader, policy: TrustPolicy, orgs: set[str]) -> bool:
+    if policy.patterns:
+        return _matches(policy, h.from_rdns, h.from_host, h.from_ip)
+    names = (h.from_rdns, h.from_host)
+    if any(org_domain(n) in orgs for n in names if n):
+        return True
+    # Without patterns, an internal (private) address seen by one of our hosts is ours.
+    return h.from_ip is not None and _private(h.from_ip) and h.from_rdns is None
+
+
+def roles(headers: Sequence[ReceivedHeader], policy: TrustPolicy) -> list[Role]:
+    """The role of each header, in the order given (top, newest, first)."""
+    orgs: set[str] = set()
+    if not policy.patterns:
+        for h in headers:
+            if not is_local(h) and (org := org_domain(h.by_host)):
+                orgs.add(org)
+                break
+    out: list[Role] = []
+    crossed = False
+    for h in headers:
+        if is_local(h):
+            out.append(Role.LOCAL)
+        elif crossed:
+            out.append(Role.EXTERNAL)
+        elif _trusted_sender(h, policy, orgs):
+            out.append(Role.INTERNAL)
+        else:
+            out.append(Role.BOUNDARY)
+            crossed = True
+    return out
+
+
+def assemble(
+    source: str,
+    message_id: str | None,
+    headers: Sequence[ReceivedHeader],
+    policy: TrustPolicy,
+) -> list[Hop]:
+    """Hops of one message from its headers in file order (top first); returned bottom first."""
+    hop_roles = roles(headers, policy)
+    hops: list[Hop] = []
+    previous = None
+    for number, index in enumerate(range(len(headers) - 1, -1, -1), start=1):
+        h = headers[index]
+        delay: float | None = None
+        if previous is not None and h.timestamp is not None:
+            delay = (h.timestamp - previous).total_seconds()
+        if h.timestamp is not None:
+            previous = h.timestamp
+        hops.append(
+            Hop(
+                source=source,
+                message_id=message_id,
+                hop=number,
+                role=hop_roles[index],
+                delay_s=delay,
+                clock_skew=delay is not None and delay < 0,
+                header=h,
+            )
+        )
+    return hops
