@@ -141,6 +141,8 @@ class _Suite:
 
 _FORWARD_SECRET = frozenset({"DHE", "ECDHE", "DHE_PSK", "ECDHE_PSK", "ANY"})  # ANY: TLS 1.3
 _NOT_FORWARD_SECRET = frozenset({"RSA", "DH", "ECDH", "PSK", "RSA_PSK", "KRB5", "NULL"})
+
+
 def _forward_secrecy(kx: str | None) -> bool | None:
     if kx in _FORWARD_SECRET:
         return True
@@ -481,8 +483,10 @@ def infer_min_version(info: CipherInfo) -> TlsVersion | None:
 # Bits
 
 # Forms of §4.3: "256/256", "(256/256 bits)", "256 bits", "bits=128/128", "128bits", ":256".
-_BITS = re.compile(r"(?i)^[(:]?\s{0,3}(?:bits=)?(\d{1,6})(?:\s{0,3}/\s{0,3}(\d{1,6}))?"
-                   r"\s{0,3}(?:bits?)?\s{0,3}\)?$")
+_BITS = re.compile(
+    r"(?i)^[(:]?\s{0,3}(?:bits=)?(\d{1,6})(?:\s{0,3}/\s{0,3}(\d{1,6}))?"
+    r"\s{0,3}(?:bits?)?\s{0,3}\)?$"
+)
 
 
 def parse_bits(text: str | None) -> tuple[int | None, int | None]:
