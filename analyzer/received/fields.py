@@ -20,9 +20,12 @@ from analyzer.received.scan import Clause, Clauses
 _BRACKETED = re.compile(
     r"\[\(?(?:IPv6:|IPV6:|ipv6:)?([0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9]{1,16})?)\)?\]"
 )
-_BARE = re.compile(r"^(?:[^@\s]{1,200}@)?([0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9]{1,16})?)$")
-_IP_PORT = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$")
-_RDNS = re.compile(r"^([^\s\[\]()]{1,255}) \[")
+_IP_PORT = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3})[:.]\d{1,5}$")  # Exim 3 "[ip.port]" too
+_RDNS = re.compile(r"^(?:[^\s@()]{0,64}@)?([^\s\[\]()@]{1,255}) ?\[")
+_NAME_ONLY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$")
+# The client's own HELO claim, removed before looking for the observed address and name.
+_HELO_PART = re.compile(r'(?:\bhelo=|\b(?:HELO|EHLO|LHLO) )"?[^\s)"]{0,255}"?')
+_NOT_NAMES = frozenset({"unverified", "verified", "may be forged"})
 # Exim "(helo=x)" / "([ip]:port helo=x)", qmail and IronPort "(HELO x)", Zimbra "(LHLO x)",
 # ZMailer '"EHLO x"', CommuniGate "(account nazgul HELO x)" (received-formats.md §3.3-§3.20).
 _HELO = re.compile(r'(?:\bhelo=|\b(?:HELO|EHLO|LHLO) )"?([^\s)"]{1,255})')
@@ -30,14 +33,14 @@ _HELO = re.compile(r'(?:\bhelo=|\b(?:HELO|EHLO|LHLO) )"?([^\s)"]{1,255})')
 
 @lru_cache(maxsize=65536)
 def as_ip(text: str) -> str | None:
-    """``text`` without brackets/prefix if it is an IPv4 or IPv6 address, else None."""
+    """``text`` without brackets/prefix/port if it is an IPv4 or IPv6 address, else None."""
     candidate = text.strip()
     bracketed = _BRACKETED.fullmatch(candidate)
     if bracketed:
         candidate = bracketed.group(1)
-    m2 = _IP_PORT.match(candidate)
-    if m2:
-        candidate = m2.group(1)
+    with_port = _IP_PORT.match(candidate)
+    if with_port:
+        candidate = with_port.group(1)
     try:
         ipaddress.ip_address(candidate)
     except ValueError:
@@ -46,19 +49,23 @@ def as_ip(text: str) -> str | None:
 
 
 def _comment_ip(comment: str) -> str | None:
+    """The peer address a from-part comment states, skipping HELO literals."""
+    comment = _HELO_PART.sub("", comment)  # "(HELO [10.1.1.1])" is a claim, not observed
     for m in _BRACKETED.finditer(comment):
         ip = as_ip(m.group(1))
         if ip:
             return ip
-    first = comment.split(" ", 1)[0]
-    bare = _BARE.match(first)
-    if bare:
-        return as_ip(bare.group(1))
-    return as_ip(first)
+    # Unbracketed forms: Microsoft "(10.1.1.1)", qmail "(user@ip)" and "(user@[ip])",
+    # Kopano "(ip:port)", a token before a bare IPv6 address (received-formats.md trap 12).
+    for word in comment.split(" "):
+        ip = as_ip(word.rsplit("@", 1)[-1])
+        if ip:
+            return ip
+    return None
 
 
 def _comment_rdns(comment: str) -> str | None:
-    m = _RDNS.match(comment)
+    m = _RDNS.match(_HELO_PART.sub("", comment).strip())
     if m is None or m.group(1).startswith(("IPv6:", "IPV6:")):
         return None
     name = m.group(1).rstrip(".")
@@ -80,10 +87,20 @@ def peer(from_clause: Clause | None) -> tuple[str | None, str | None, str | None
                 helo = m.group(1)
         if ip is None:
             ip = _comment_ip(comment)
-            if ip is not None:
+            if ip is not None or "[local]" in comment or "[unix socket]" in comment:
                 rdns = _comment_rdns(comment)
-    if ip is None and host is not None:
-        ip = as_ip(host)
+    if ip is None:
+        # A literal after the from word, outside any comment (fetchmail, MDaemon, GMX):
+        # "from host [1.2.3.4] by", "from host [(1.2.3.4)] by"; else the from word itself.
+        for word in [*from_clause.words[1:], host or ""]:
+            if word.startswith("[") and (ip := as_ip(word)):
+                break
+        else:
+            ip = as_ip(host) if host else None
+    if ip is None and rdns is None:
+        names = [c for c in from_clause.comments if _NAME_ONLY.match(c) and c not in _NOT_NAMES]
+        if len(names) == 1 and len(from_clause.comments) == 1:
+            rdns = names[0]  # "(unknown)", "(NODE50)": a looked-up name without an address
     return host, helo, rdns, ip
 
 
@@ -123,8 +140,12 @@ _GO_TIME = re.compile(
 )
 # IBM writes the date without ";" at the end (received-formats.md §3.2).
 _TRAILING_DATE = re.compile(
-    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} [A-Z][a-z]{2} \d{2,4} \d\d:\d\d(?::\d\d)? [+-]\d{4}$"
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} [A-Z][a-z]{2} \d{2,4} \d\d:\d\d(?::\d\d(?:\.\d{1,9})?)? [+-]\d{4}$"
 )
+
+
+_FRACTION = re.compile(r"(\d\d:\d\d:\d\d)\.(\d{1,9})")
+_TRAILING_COMMENT = re.compile(r"(?: \([^()]{0,40}\))+$")
 
 
 @lru_cache(maxsize=65536)
@@ -132,13 +153,18 @@ def parse_date(text: str) -> datetime | None:
     """An RFC 5322 date (tolerant: no weekday, 2-digit years, comments) as aware UTC."""
     if not text or len(text) > 200:
         return None
+    micro = 0
+    fraction = _FRACTION.search(text)
+    if fraction:  # SendGrid "02:54:16.987 +0000": email.utils cannot read fractions
+        micro = int(fraction.group(2)[:6].ljust(6, "0"))
+        text = text[: fraction.start()] + fraction.group(1) + text[fraction.end() :]
     parts = parsedate_tz(text)
     if parts is not None and parts[9] is not None:
         try:
             naive = datetime(*parts[:6])
         except ValueError:
             return None
-        return (naive - timedelta(seconds=parts[9])).replace(tzinfo=UTC)
+        return (naive - timedelta(seconds=parts[9])).replace(tzinfo=UTC, microsecond=micro)
     m = _GO_TIME.search(text)
     if m:
         y, mo, d, h, mi, s, sign, oh, om = m.groups()
@@ -159,7 +185,7 @@ def date(clauses: Clauses) -> tuple[str | None, datetime | None]:
         when = parse_date(text)
         if when is not None or text:
             return text or None, when
-    m = _TRAILING_DATE.search(clauses.text[-80:])
+    m = _TRAILING_DATE.search(_TRAILING_COMMENT.sub("", clauses.text[-120:]))
     if m:
         return m.group(0), parse_date(m.group(0))
     m2 = _GO_TIME.search(clauses.text)

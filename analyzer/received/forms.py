@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
+import pyparsing as pp
+
 from analyzer.model import ClientCert
 
 _NAME = r"[A-Za-z0-9_.+/=-]{1,80}"  # a version or cipher token: bounded, no spaces
@@ -73,15 +75,68 @@ def _int(text: str | None) -> int | None:
 # Postfix src/smtpd/smtpd.c: "(using %s with cipher %s (%d/%d bits)" and, since 3.4,
 # " key-exchange %s (%s) server-signature %s (%d bits) server-digest %s"; Dovecot
 # src/lib-ssl-iostream "%s with cipher %s (%d/%d bits)"; Kerio/Strato/Sentrion "(256 bits)";
-# Comcast "256/256 bits" without parentheses; Symantec SMG version "TLS"; rustls (Stalwart) and
-# trex have no bits at all (received-formats.md §3.1, §3.2, §3.15, §3.16, §3.24, §3.25).
-_USING = re.compile(
-    rf"^[Uu]sing (?P<v>{_NAME}) with cipher (?P<c>{_NAME})"
-    r"(?: \(?(?P<b>\d{1,5})(?:/(?P<a>\d{1,5}))? bits\)?)?"
-    r"(?: verified (?P<verify>[A-Za-z]{1,12}))?"
-    r"(?: key-exchange (?P<kx>[A-Za-z0-9_-]{1,40}(?: \([A-Za-z0-9 _-]{1,40}\))?))?"
-    r"(?: server-signature (?P<sig>[A-Za-z0-9_-]{1,40}(?: \([A-Za-z0-9 _-]{1,40}\))?))?"
-)
+# Sentrion "verified FAIL"; Comcast "256/256 bits" without parentheses; Symantec SMG version
+# "TLS"; rustls (Stalwart) and trex have no bits at all (received-formats.md §3.1, §3.2,
+# §3.15, §3.16, §3.24, §3.25). The grammar has several optional, nested parts, so it is
+# written with pyparsing; results are cached by comment text (read_comment), so each distinct
+# comment is parsed once per run.
+def _using_grammar() -> pp.ParserElement:
+    token = pp.Regex(r"[A-Za-z0-9_.+/=-]{1,80}")
+    number = pp.Regex(r"\d{1,5}")
+    bits = (
+        pp.Optional(pp.Suppress("("))
+        + number("b")
+        + pp.Optional(pp.Suppress("/") + number("a"))
+        + pp.Suppress(pp.Literal("bits"))
+        + pp.Optional(pp.Suppress(")"))
+    )
+    detail = pp.original_text_for(
+        pp.Regex(r"[A-Za-z0-9_-]{1,40}")
+        + pp.Optional("(" + pp.Regex(r"[A-Za-z0-9 _-]{1,40}") + ")")
+    )
+    return (
+        pp.Regex(r"[Uu]sing")
+        + token("v")
+        + pp.Suppress(pp.Literal("with") + pp.Literal("cipher"))
+        + token("c")
+        + pp.Optional(bits)
+        + pp.Optional(pp.Suppress(pp.Literal("verified")) + pp.Regex(r"[A-Za-z]{1,12}")("verify"))
+        + pp.Optional(pp.Suppress(pp.Literal("key-exchange")) + detail("kx"))
+        + pp.Optional(pp.Suppress(pp.Literal("server-signature")) + detail("sig"))
+    )
+
+
+_USING_GRAMMAR = _using_grammar()
+
+
+def _strip(text: str | None) -> str | None:
+    return text.strip() if text else None
+
+
+def _get(result: pp.ParseResults, name: str) -> str | None:
+    return str(result[name]) if name in result else None
+
+
+def _read_using(text: str) -> Statement | None:
+    if not text.startswith(("using ", "Using ")):
+        return None
+    try:
+        r = _USING_GRAMMAR.parse_string(text)
+    except pp.ParseException:
+        return None
+    return Statement(
+        form=Form.USING,
+        text=text,
+        version=_get(r, "v"),
+        cipher=_get(r, "c"),
+        bits=_int(_get(r, "b")),
+        alg_bits=_int(_get(r, "a")),
+        key_exchange=_strip(_get(r, "kx")),
+        server_signature=_strip(_get(r, "sig")),
+        verify=_get(r, "verify"),
+    )
+
+
 # sendmail cf/m4/cfhead.m4 _REC_TLS_ "(version=${tls_version} cipher=${cipher}
 # bits=${cipher_bits} verify=${verify})"; Google "(version=TLS1_3 cipher=C bits=256/256)";
 # hMailServer 5.7 "(version=%s cipher=%s bits=%d)"; Cyrus "verify=YES"; Haraka
@@ -101,8 +156,11 @@ _COLON = re.compile(
 )
 # Courier "(TLS: TLSv1/SSLv3,128bits,DHE-RSA-AES128-SHA256)", GnuTLS build
 # "(AUTH: CRAM-MD5 u, TLS: TLS1.3, 128bits, ECDHE_RSA_AES_128_GCM_SHA256)", Symantec DLP
-# (received-formats.md §3.9).
-_COURIER = re.compile(rf"(?:^|, )TLS: (?P<v>{_NAME}), ?(?P<b>\d{{1,5}}) ?bits, ?(?P<c>{_NAME})$")
+# (received-formats.md §3.9); older Courier "(AUTH: LOGIN u, SSL: TLSv1/SSLv3,128bits,RC4-MD5)"
+# (apache/spamassassin t/rcvd_parser.t).
+_COURIER = re.compile(
+    rf"(?:^|, )(?:TLS|SSL): (?P<v>{_NAME}), ?(?P<b>\d{{1,5}}) ?bits, ?(?P<c>{_NAME})$"
+)
 # qmail-tls "ESMTPS (C encrypted)", older "(C encrypted) SMTP", zeus03 "(C encrypted,
 # authenticated)", T-Online "(TLSv1.2:C encrypted)" (received-formats.md §3.10, §3.24, §3.25).
 _ENCRYPTED = re.compile(rf"^(?:(?P<v>TLS[A-Za-z0-9._-]{{0,8}}):)?(?P<c>{_NAME}) encrypted(?:,.*)?$")
@@ -139,7 +197,6 @@ _CLIENT_STATUS = {
 }
 
 _SIMPLE: tuple[tuple[Form, re.Pattern[str]], ...] = (
-    (Form.USING, _USING),
     (Form.KV, _KV),
     (Form.COLON, _COLON),
     (Form.COURIER, _COURIER),
@@ -162,6 +219,9 @@ def read_comment(text: str) -> Statement | None:
     """The TLS statement one comment makes, or None."""
     if len(text) > MAX_COMMENT:
         return None
+    using = _read_using(text)
+    if using is not None:
+        return using
     for form, pattern in _SIMPLE:
         m = pattern.search(text)
         if m is None:

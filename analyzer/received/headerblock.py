@@ -30,7 +30,6 @@ _FIELD = re.compile(
     rb"^(received|message-id|date|from|to|subject)[ \t]*:[ \t]*", re.IGNORECASE | re.MULTILINE
 )
 _FIELD_END = re.compile(rb"\n(?![ \t])")
-_FOLD = re.compile(rb"\r?\n")
 _ENCODED_WORD = "=?"
 
 
@@ -106,7 +105,8 @@ def split_headers(block: bytes) -> HeaderFields:
             continue
         end_m = _FIELD_END.search(block, m.end())
         end = end_m.start() if end_m is not None else len(block)
-        text, bad = _decode(_FOLD.sub(b"", block[m.end() : end]))
+        # every line break inside a field is a fold (the field ends at a line without WSP)
+        text, bad = _decode(block[m.end() : end].replace(b"\r\n", b"").replace(b"\n", b""))
         errors += bad
         text = text.strip()
         if name == b"received":

@@ -19,6 +19,8 @@ from analyzer.received.scan import Clauses
 # ESMTP-TLS (received-formats.md §2.1, §2.2).
 _TLS_KEYWORD = re.compile(
     r"(?i)^(?:local-)?(?:utf8)?(?:e?smtpsa?|lmtpsa?|ssmtp|essmtpa?|esmtp-tls)$"
+    # Webmail and API submission over HTTPS/IMAPS (Horde, Exchange Online, Gmail API; §2.2).
+    r"|^(?:HTTPS|HTTPREST|IMAPS)$"
 )
 # The same families without the S: evidence of plaintext only from writers known to add it.
 _PLAIN_KEYWORD = re.compile(r"(?i)^(?:local-)?(?:utf8)?(?:e?smtpa?|lmtpa?)$")
@@ -50,8 +52,9 @@ class Context:  # not slotted: cached_property needs __dict__
 
     @cached_property
     def labels(self) -> list[str]:
-        """Comments after ``by``: product labels such as ``Postfix``, ``8.14.4/8.14.4``."""
-        return self.clauses.part_comments("by", "with", "tls", "id", "for", "via", "date")
+        """Comments outside the from part: product labels such as ``Postfix``, ``8.14.4/8.14.4``
+        (and, for a header quoted without its from part, the comments before ``by``)."""
+        return [cm for c in self.clauses.clauses if c.key != "from" for cm in c.comments]
 
     @cached_property
     def statements(self) -> list[Statement]:
@@ -76,7 +79,7 @@ class Context:  # not slotted: cached_property needs __dict__
 
     @cached_property
     def client_cert(self) -> tuple[ClientCert, str | None] | None:
-        for comment in self.clauses.part_comments("from", ""):
+        for comment in self.clauses.comments():
             found = read_client_cert(comment)
             if found is not None:
                 return found

@@ -7,6 +7,8 @@ Network Prevent writes the same string after ``with smtp`` (ARCH-USRP@88f796d260
 
 from __future__ import annotations
 
+import re
+
 from analyzer.model import Dialect, TlsFacts
 from analyzer.received.dialects.base import Context, Writer, by_keyword, detailed
 from analyzer.received.forms import Form, read_comment
@@ -22,12 +24,19 @@ def _statement_part(ctx: Context) -> str | None:
     return None
 
 
+_LOWER = re.compile(r"^(?:esmtp|smtp|esmtpa|esmtps|esmtpsa)$")
+
+
 def _identify(ctx: Context) -> bool:
     if ctx.statement(Form.COURIER) is not None:
         return True
-    # Without TLS: the id after the date is Courier's signature.
+    # Without TLS: the id after the date is Courier's signature; so is a lowercase keyword
+    # with no id at all (Exim, the other lowercase writer, always writes one and is tried
+    # first) (SA Received.pm couriertcpd samples).
     keys = [c.key for c in ctx.clauses.clauses]
-    return "date" in keys and "id" in keys and keys.index("id") > keys.index("date")
+    if "date" in keys and "id" in keys and keys.index("id") > keys.index("date"):
+        return True
+    return bool(_LOWER.match(ctx.protocol or "")) and "id" not in keys and "from" in keys
 
 
 def _read(ctx: Context) -> TlsFacts:

@@ -20,21 +20,25 @@ _CODETWO = re.compile(r"^CodeTwo SMTP Server$")
 _EXCLAIMER = re.compile(r"^Exclaimer Signature Manager")
 
 
+_IRONPORT_BY = re.compile(r"ironport|(?:^|\.)iphmx\.com$")
+_NO_WEEKDAY = re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4} ")
+
+
 def _ironport(ctx: Context) -> bool:
     if _IRONPORT_PROTO.match(ctx.protocol or ""):
         return True
-    # Plain IronPort: "(HELO x) ([ip]) by h with ESMTP; date" with no id (§3.13).
-    from_clause = ctx.clauses.first("from")
-    if from_clause is None or ctx.protocol != "ESMTP" or ctx.clauses.first("id") is not None:
+    if ctx.protocol != "ESMTP" or ctx.clauses.first("id") is not None or ctx.labels:
         return False
-    comments = from_clause.comments
-    return (
-        len(comments) == 2
-        and comments[0].startswith("HELO ")
-        and comments[1].startswith("[")
-        and ctx.clauses.first("date") is not None
-        and not ctx.labels
-    )
+    if _IRONPORT_BY.search((ctx.by_host or "").lower()):
+        return True
+    # Plain IronPort: "[(HELO x)] ([ip]) by h with ESMTP; 02 Jul 2026 ..." — no id, no
+    # weekday, the address bracketed inside the comment (§3.13, ARCH-OBMC@591afc79807c).
+    from_clause = ctx.clauses.first("from")
+    date = ctx.clauses.first("date")
+    if from_clause is None or date is None or not _NO_WEEKDAY.match(" ".join(date.words)):
+        return False
+    comments = [c for c in from_clause.comments if not c.startswith("HELO ")]
+    return len(comments) == 1 and comments[0].startswith("[") and comments[0].endswith("]")
 
 
 def _read_ironport(ctx: Context) -> TlsFacts:

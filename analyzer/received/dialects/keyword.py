@@ -13,8 +13,12 @@ import re
 from analyzer.model import Dialect, Evidence, TlsFacts
 from analyzer.received.dialects.base import Context, Writer, by_keyword, label_re
 
-_MDAEMON = label_re(r"^MDaemon ")
-_ICEWARP = label_re(r"^IceWarp |^Merak ")
+_MDAEMON = label_re(r"^MDaemon[ .]")
+_MDAEMON_ID = re.compile(r"^md5\d{1,20}\.msg$")  # "id md50001359993.msg" (§3.18)
+_ICEWARP = label_re(r"^IceWarp |^Merak |^VisNetic")
+_YAHOO_BY = re.compile(r"(?:^|\.)yahoo\.com$")
+# hMailServer <= 5.6 Utilities.cpp "from %s (%s [%s])\r\n\tby %s\r\n\t; %s" (§3.17).
+_HMAIL_FROM = re.compile(r"^\S{1,255} \[[0-9A-Fa-f:.]{2,45}\]$")
 _COMMUNIGATE = label_re(r"^CommuniGate Pro")
 _YAHOO = label_re(r"^VZM Hermes")
 _SES_LABEL = label_re(r"^SimpleEmailService")
@@ -31,6 +35,45 @@ def _simple(dialect: Dialect, identify: re.Pattern[str], note: str | None = None
         return by_keyword(ctx, dialect, plain_is_proof=False, note=note)
 
     return Writer(dialect, _identify, _read)
+
+
+def _mdaemon(ctx: Context) -> bool:
+    ident = ctx.clauses.first("id")
+    by_id = ident is not None and bool(_MDAEMON_ID.match(ident.first_word() or ""))
+    return ctx.label(_MDAEMON) is not None or by_id
+
+
+def _read_mdaemon(ctx: Context) -> TlsFacts:
+    return by_keyword(ctx, Dialect.MDAEMON, plain_is_proof=False)
+
+
+def _icewarp(ctx: Context) -> bool:
+    # IceWarp/Merak and look-alikes: "with ESMTP (SSL) id …", "with ASMTP (SSL) id …" (§3.19).
+    with_clause = ctx.clauses.first("with")
+    ssl = with_clause is not None and "SSL" in with_clause.comments
+    return ctx.label(_ICEWARP) is not None or ssl
+
+
+def _read_icewarp(ctx: Context) -> TlsFacts:
+    return by_keyword(ctx, Dialect.ICEWARP, plain_is_proof=False)
+
+
+def _communigate(ctx: Context) -> bool:
+    return ctx.label(_COMMUNIGATE) is not None
+
+
+def _read_communigate(ctx: Context) -> TlsFacts:
+    # CommuniGate Pro marks TLS in the keyword (ESMTP-TLS in 3.x/4.x, ESMTPS in 5.x+; §3.20),
+    # but no source shows every version does: a plain keyword stays unknown.
+    return by_keyword(ctx, Dialect.COMMUNIGATE, plain_is_proof=False)
+
+
+def _yahoo_by(ctx: Context) -> bool:
+    return bool(_YAHOO_BY.search((ctx.by_host or "").lower()))
+
+
+def _read_yahoo(ctx: Context) -> TlsFacts:
+    return by_keyword(ctx, Dialect.YAHOO, plain_is_proof=False)
 
 
 def _zoho(ctx: Context) -> bool:
@@ -55,8 +98,8 @@ def _read_ses(ctx: Context) -> TlsFacts:
 
 
 def _zmailer(ctx: Context) -> bool:
-    from_clause = ctx.clauses.first("from")
-    return from_clause is not None and any("rhost-flags" in c for c in from_clause.comments)
+    # ZMailer: '([ip]:port "EHLO x" rhost-flags-OK-OK-OK-OK)' and "(ORCPT <rfc822;…>)" (§3.25).
+    return any("rhost-flags" in c or c.startswith("ORCPT ") for c in ctx.clauses.comments())
 
 
 def _read_zmailer(ctx: Context) -> TlsFacts:
@@ -67,7 +110,16 @@ def _hmail_old(ctx: Context) -> bool:
     # hMailServer <= 5.6 Utilities.cpp: "from %s (%s [%s])\r\n\tby %s\r\n\t; %s", no with.
     keys = [c.key for c in ctx.clauses.clauses]
     by = ctx.clauses.first("by")
-    return keys == ["from", "by", "date"] and by is not None and by.items == [by.first_word()]
+    from_clause = ctx.clauses.first("from")
+    if keys != ["from", "by", "date"] or by is None or from_clause is None:
+        return False
+    comments = from_clause.comments
+    return (
+        by.items == [by.first_word()]
+        and " ; " in ctx.clauses.text
+        and len(comments) == 1
+        and bool(_HMAIL_FROM.match(comments[0]))
+    )
 
 
 def _read_hmail_old(ctx: Context) -> TlsFacts:
@@ -81,10 +133,11 @@ def _read_generic(ctx: Context) -> TlsFacts:
 
 
 WRITERS = (
-    _simple(Dialect.MDAEMON, _MDAEMON),
-    _simple(Dialect.ICEWARP, _ICEWARP),
-    _simple(Dialect.COMMUNIGATE, _COMMUNIGATE),
+    Writer(Dialect.MDAEMON, _mdaemon, _read_mdaemon),
+    Writer(Dialect.ICEWARP, _icewarp, _read_icewarp),
+    Writer(Dialect.COMMUNIGATE, _communigate, _read_communigate),
     _simple(Dialect.YAHOO, _YAHOO, "Yahoo writes ESMTPA without stating TLS"),
+    Writer(Dialect.YAHOO, _yahoo_by, _read_yahoo),
     _simple(Dialect.AMAVIS, _AMAVIS, "content filter hop"),
     Writer(Dialect.AMAZON_SES, _ses, _read_ses),
     Writer(Dialect.ZOHO, _zoho, _read_zoho),

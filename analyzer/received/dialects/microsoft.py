@@ -8,8 +8,10 @@ states TLS.
 
 from __future__ import annotations
 
+import re
+
 from analyzer.model import Dialect, Evidence, TlsFacts
-from analyzer.received.dialects.base import Context, Writer, by_keyword, detailed
+from analyzer.received.dialects.base import Context, Writer, by_keyword, detailed, label_re
 from analyzer.received.forms import Form
 
 
@@ -30,6 +32,22 @@ def _read_exchange(ctx: Context) -> TlsFacts:
     return TlsFacts(Evidence.PLAINTEXT, Dialect.EXCHANGE, f"with {ctx.protocol}")
 
 
+# Exchange Online internal hops: "with mapi id 15.x", "with HTTPS via …" between
+# *.outlook.com hosts; Exchange 5.5 "with SMTP (Microsoft Exchange Internet Mail Service …)"
+# (received-formats.md §3.4; microsoft/MHA tests; SA Received.pm).
+_OUTLOOK_BY = re.compile(r"(?:^|\.)(?:prod\.)?outlook\.com$")
+_EX55 = label_re(r"^Microsoft Exchange Internet Mail Service")
+
+
+def _exchange_other(ctx: Context) -> bool:
+    by = (ctx.by_host or "").lower()
+    return bool(_OUTLOOK_BY.search(by)) or ctx.label(_EX55) is not None
+
+
+def _read_exchange_other(ctx: Context) -> TlsFacts:
+    return by_keyword(ctx, Dialect.EXCHANGE, plain_is_proof=False)
+
+
 def _iis(ctx: Context) -> bool:
     return (ctx.protocol or "").startswith("Microsoft SMTPSVC")
 
@@ -41,4 +59,5 @@ def _read_iis(ctx: Context) -> TlsFacts:
 WRITERS = (
     Writer(Dialect.EXCHANGE, _exchange, _read_exchange),
     Writer(Dialect.IIS, _iis, _read_iis),
+    Writer(Dialect.EXCHANGE, _exchange_other, _read_exchange_other),
 )

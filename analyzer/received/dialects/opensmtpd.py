@@ -20,7 +20,10 @@ def _block(ctx: Context) -> bool:
 
 
 def _identify(ctx: Context) -> bool:
-    return _block(ctx) or ctx.label(_LABEL) is not None
+    # "from localhost (host [local])": OpenSMTPD's to.c writes "[local]" for a socket peer.
+    from_clause = ctx.clauses.first("from")
+    local = from_clause is not None and any(c.endswith("[local]") for c in from_clause.comments)
+    return _block(ctx) or ctx.label(_LABEL) is not None or local
 
 
 def _read(ctx: Context) -> TlsFacts:

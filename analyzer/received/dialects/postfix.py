@@ -20,6 +20,7 @@ _KERIO = label_re(r"^Kerio Connect")
 _SYMANTEC = label_re(r"^Symantec Messaging Gateway")
 _STALWART = label_re(r"^Stalwart")
 _SENTRION = label_re(r"^Sentrion-MTA")
+_TREX = label_re(r"^trex/")
 _DOVECOT_LMTP = re.compile(r"(?i)^LMTPS?A?$")
 
 
@@ -40,6 +41,8 @@ def _which(ctx: Context) -> Dialect:
         return Dialect.SYMANTEC
     if ctx.label(_STALWART):
         return Dialect.STALWART
+    if ctx.label(_TREX):  # "by 0.0.0.0:465 (trex/5.7.12)": not Postfix, writer unknown
+        return Dialect.GENERIC
     if ctx.label(_SENTRION):  # "(using … (256 bits) verified FAIL)" after id (§3.2)
         return Dialect.SENTRION
     if ctx.label(_POSTFIX_LABEL):
@@ -52,8 +55,15 @@ def _which(ctx: Context) -> Dialect:
     return Dialect.POSTFIX
 
 
+# Postfix-inside appliances that replace the by host with their product name (§3.1).
+_APPLIANCE_BY = ("Forcepoint Email", "Websense Email Security Gateway")
+
+
 def _postfix_label(ctx: Context) -> bool:
-    return ctx.label(_POSTFIX_LABEL) is not None
+    if ctx.label(_POSTFIX_LABEL) is not None:
+        return True
+    by = ctx.clauses.first("by")
+    return by is not None and " ".join(by.words).startswith(_APPLIANCE_BY)
 
 
 def _read_postfix(ctx: Context) -> TlsFacts:
@@ -68,6 +78,7 @@ def _kerio(ctx: Context) -> bool:
 
 
 def _read_kerio(ctx: Context) -> TlsFacts:
+    # Kerio's samples with TLS carry a using comment, but no source shows it always does.
     return by_keyword(ctx, Dialect.KERIO, plain_is_proof=False)
 
 
@@ -76,6 +87,8 @@ def _symantec(ctx: Context) -> bool:
 
 
 def _read_symantec(ctx: Context) -> TlsFacts:
+    # SMG states TLS with "(using TLS with cipher …)", but whether every TLS session gets it
+    # is not established from a source: a bare "with SMTP" stays unknown.
     return by_keyword(ctx, Dialect.SYMANTEC, plain_is_proof=False)
 
 

@@ -49,6 +49,8 @@ def _read_haraka(ctx: Context) -> TlsFacts:
     st = ctx.statement(Form.KV)
     if st is not None:
         return detailed(ctx, Dialect.HARAKA, st)
+    # Haraka adds the S and a TLS statement with TLS (connection.js), but plugins rewrite the
+    # header; without a statement the hop stays unknown.
     return by_keyword(ctx, Dialect.HARAKA, plain_is_proof=False)
 
 

@@ -33,7 +33,7 @@ def _read_google(ctx: Context) -> TlsFacts:
     if st is not None:
         return detailed(ctx, Dialect.GOOGLE, st)
     by = (ctx.by_host or "").lower()
-    if _GOOGLE_INTERNAL_BY.match(by) or (ctx.protocol or "").upper() in {"HTTP", "HTTPREST"}:
+    if _GOOGLE_INTERNAL_BY.match(by) or (ctx.protocol or "").upper() == "HTTP":
         return TlsFacts(Evidence.UNKNOWN, Dialect.GOOGLE, note="Google-internal hop")
     # Google writes the block for every TLS session; mx.google.com "with ESMTP" and no block
     # is a plaintext delivery.
@@ -41,7 +41,10 @@ def _read_google(ctx: Context) -> TlsFacts:
 
 
 def _ibm(ctx: Context) -> bool:
-    return (ctx.protocol or "").startswith("IBM ESMTP")
+    proto = ctx.protocol or ""
+    # IBM SmartCloud Notes writes its host name as the product: "with <by host> ESMTP".
+    notes = bool(ctx.by_host) and proto == f"{ctx.by_host} ESMTP"
+    return proto.startswith("IBM ESMTP") or notes
 
 
 def _read_ibm(ctx: Context) -> TlsFacts:
@@ -72,6 +75,10 @@ def _read_kv(ctx: Context) -> TlsFacts:
     # hMailServer 5.7+: "(version=%s cipher=%s bits=%d)", no verify=, no id (§3.17).
     if st.verify is None and ctx.clauses.first("id") is None:
         return detailed(ctx, Dialect.HMAILSERVER, st)
+    # sendmail's _REC_TLS_ always has bits= and verify=; a bare "(version=V cipher=C)" is
+    # another writer's (Tessian and others): the details stand, the writer is unknown.
+    if st.verify is None and st.bits is None:
+        return detailed(ctx, Dialect.GENERIC, st)
     return detailed(ctx, Dialect.SENDMAIL, st)
 
 
