@@ -1,7 +1,8 @@
 """The ``mailtls`` command: options -> library calls -> output -> exit code.
 
-Exit codes: 0 success; 1 findings over a threshold (report, later); 2 usage or input error
-(no input could be read, a file is missing, an output cannot be written).
+Exit codes: 0 success; 1 findings (a TLS problem found by probe); 2 usage or input error
+(no input could be read, a file is missing, an output cannot be written); 3 probe target
+unreachable or hostile.
 """
 
 from __future__ import annotations
@@ -157,6 +158,63 @@ def _run_mailbox(args: argparse.Namespace, frame: str) -> int:
     return EXIT_OK
 
 
+def _probe_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "targets", nargs="*", metavar="TARGET", help="host, host:port or [v6]:port (port 25)"
+    )
+    p.add_argument(
+        "--domain", action="append", default=[], help="probe this domain's MX hosts (repeatable)"
+    )
+    p.add_argument("--port", type=int, default=25, help="port for --domain MX hosts (default 25)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per step (default 10)")
+    p.add_argument(
+        "--tarpit", type=float, default=5.0, help="a slower banner is a tarpit (default 5 s)"
+    )
+    p.add_argument("--ca-file", metavar="PEM", help="trust this CA bundle, not the system store")
+    p.add_argument("--versions", action="store_true", help="also try TLS 1.0 to 1.3 one at a time")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="default: text")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--ehlo-name", default="localhost", help="name sent with EHLO")
+
+
+def _run_probe(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from analyzer.model.probe import overall_exit
+    from analyzer.report.probe_text import render_json, render_text
+    from analyzer.sources.probe import parse_target, probe_domain, probe_many
+
+    if not args.targets and not args.domain:
+        raise InputError("name at least one TARGET or --domain: nothing is probed unasked")
+    try:
+        targets = [parse_target(t) for t in args.targets]
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    ca_file = Path(args.ca_file) if args.ca_file else None
+    if ca_file is not None and not ca_file.is_file():
+        raise InputError(f"no such CA file: {args.ca_file}")
+    results = probe_many(
+        targets,
+        timeout=args.timeout,
+        ca_file=ca_file,
+        versions=args.versions,
+        tarpit_s=args.tarpit,
+        ehlo_name=args.ehlo_name,
+    )
+    for domain in args.domain:
+        results += probe_domain(
+            domain,
+            port=args.port,
+            timeout=args.timeout,
+            ca_file=ca_file,
+            versions=args.versions,
+            tarpit_s=args.tarpit,
+        )
+    text = render_json(results) if args.format == "json" else render_text(results)
+    _write(text, args.output)
+    return int(overall_exit(results))
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "hops",
@@ -169,6 +227,12 @@ COMMANDS: tuple[Command, ...] = (
         "one row per message: boundary hop, encryption inside the trust boundary",
         _mailbox_arguments,
         lambda a: _run_mailbox(a, "messages"),
+    ),
+    Command(
+        "probe",
+        "check mail servers' STARTTLS and certificates (exit 0 ok, 1 TLS problem, 3 unreachable)",
+        _probe_arguments,
+        _run_probe,
     ),
 )
 

@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 
 # One token per match: whitespace, ( ) parentheses, [literal], "quoted", ;, or a run of other
 # characters. Each alternative is linear; the last `.` makes any stray character a token.
-_TOKEN = re.compile(r'\s+|[()]|\[[^\]\n]{0,512}\]|"(?:[^"\\]|\\.){0,2048}"|;|[^\s()\[\];"]+|.')
+_TOKEN = re.compile(r'\s+|[()]|\[[^\[\]\n]{0,512}\]|"(?:[^"\\]|\\.){0,2048}"|;|[^\s()\[\];"]+|.')
 _WS = re.compile(r"\s+")
 
 CLAUSE_WORDS = frozenset({"from", "by", "via", "with", "id", "for", "tls"})
+MAX_CLAUSES = 48
+"""Real headers have fewer than 15 clauses; past this many, keywords are read as plain words, so
+that no input can make the dialect table's per-clause look-ups quadratic."""
 
 
 @dataclass(slots=True)
@@ -29,24 +32,22 @@ class Clause:
         key: ``from``, ``by``, ``via``, ``with``, ``id``, ``for``, ``tls``, ``date`` or ``""``
             (text before the first keyword).
         items: words and comments in order; comments are kept with their parentheses.
+        words: the items that are not comments (filled by ``seal``).
+        comments: the comments' texts without the outer parentheses (filled by ``seal``).
     """
 
     key: str
     items: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
 
-    @property
-    def words(self) -> list[str]:
-        return [i for i in self.items if not i.startswith("(")]
-
-    @property
-    def comments(self) -> list[str]:
-        return [i[1:-1].strip() for i in self.items if i.startswith("(")]
+    def seal(self) -> None:
+        """Split items into words and comments once, after the clause is complete."""
+        self.words = [i for i in self.items if not i.startswith("(")]
+        self.comments = [i[1:-1].strip() for i in self.items if i.startswith("(")]
 
     def first_word(self) -> str | None:
-        for item in self.items:
-            if not item.startswith("("):
-                return item
-        return None
+        return self.words[0] if self.words else None
 
 
 @dataclass(slots=True)
@@ -125,7 +126,12 @@ def split_clauses(value: str) -> Clauses:
             continue
         low = item.lower()
         current = clauses[-1]
-        if low in CLAUSE_WORDS and current.key != "date" and not _continues(current, low):
+        if (
+            low in CLAUSE_WORDS
+            and current.key != "date"
+            and len(clauses) < MAX_CLAUSES
+            and not _continues(current, low)
+        ):
             clauses.append(Clause(low))
             continue
         if current.key == "date" and low == "id":  # Courier: "; date id X"
@@ -134,6 +140,8 @@ def split_clauses(value: str) -> Clauses:
         current.items.append(item)
     if not clauses[0].items:
         clauses.pop(0)
+    for clause in clauses:
+        clause.seal()
     return Clauses(text, clauses)
 
 
@@ -145,4 +153,8 @@ def _continues(current: Clause, word: str) -> bool:
     is not expected, so only ``tls`` needs care: it is a clause (RFC 8314) only when followed
     by a cipher, which the caller checks; here every keyword starts a clause.
     """
-    return word == "tls" and current.key == "with" and not current.words
+    return (
+        word == "tls"
+        and current.key == "with"
+        and all(i.startswith("(") for i in current.items)
+    )
