@@ -1,0 +1,111 @@
+"""read_mailbox / load_mailbox: exact frames, and the nothing-lost accounting."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pandas as pd
+
+import analyzer
+from analyzer.frames.received import MESSAGES
+
+DATA = Path(__file__).parent / "data" / "mailboxes"
+SAMPLE = Path(__file__).parent.parent / "sample_data" / "mailboxes" / "real-writers.mbox"
+
+# received-formats.md §3.1 (ARCH-USRP@4aa1de6e9b70) and §3.4 (ARCH-OBMC@a46b8d32fb48).
+OLD_POSTFIX = (
+    "Received: from [149.139.33.244] (hydra-pc.ifac.cnr.it [149.139.33.244])\n"
+    "\t(using TLSv1 with cipher AES128-SHA (128/128 bits))\n"
+    "\t(No client certificate requested)\n"
+    "\tby mailsrv.ifac.cnr.it (Postfix) with ESMTP id E7900905006C\n"
+    "\tfor <usrp-users@lists.ettus.com>; Fri,  2 Feb 2024 09:21:54 +0100 (CET)\n"
+)
+EXCHANGE_PLAIN = (
+    "Received: from localhost.localdomain (211.20.1.79) by\n"
+    " SG1PEPF000082E4.mail.protection.outlook.com (10.167.240.7) with Microsoft\n"
+    " SMTP Server id 15.20.8398.14 via Frontend Transport; Fri, 7 Feb 2025 06:51:59\n"
+    " +0000\n"
+)
+
+
+def _mbox(*messages: str) -> bytes:
+    out = []
+    for n, headers in enumerate(messages):
+        out.append(
+            f"From sender@example.org Mon Jan  1 00:00:0{n} 2024\n{headers}"
+            f"Message-ID: <m{n}@example.org>\nFrom: A <a@Example.ORG>\n\nbody\n\n"
+        )
+    return "".join(out).encode()
+
+
+def test_two_messages_exact_frames(tmp_path: Path) -> None:
+    box = tmp_path / "a.mbox"
+    box.write_bytes(_mbox(OLD_POSTFIX, EXCHANGE_PLAIN, ""))
+    r = analyzer.load_mailbox(box)
+    assert (r.messages_read, r.messages_lost, r.headers_read, r.headers_lost) == (3, 0, 2, 0)
+    hops = r.hops[["hop", "role", "dialect", "evidence", "encrypted", "tls_version", "cipher"]]
+    assert hops.astype(object).where(hops.notna(), None).values.tolist() == [
+        # hydra-pc.ifac.cnr.it to mailsrv.ifac.cnr.it: one organisation, so internal
+        [1, "internal", "postfix", "tls", True, "TLSv1.0", "TLS_RSA_WITH_AES_128_CBC_SHA"],
+        [1, "boundary", "exchange", "plaintext", False, None, None],
+    ]
+    m = r.messages
+    assert list(m.columns) == MESSAGES.names
+    assert m["status"].tolist() == ["ok", "ok", "no-evidence"]
+    assert m["sender_domain"].tolist() == ["example.org"] * 3
+    assert m["encrypted_inside"].tolist() == [True, False, pd.NA]
+    assert m["n_plaintext"].tolist() == [0, 1, 0]
+    assert r.issues.empty
+
+
+def test_read_mailbox_and_messages_agree_with_load(tmp_path: Path) -> None:
+    box = tmp_path / "a.mbox.gz"
+    box.write_bytes(gzip.compress(_mbox(OLD_POSTFIX, EXCHANGE_PLAIN)))
+    hops = analyzer.read_mailbox(str(box))
+    assert len(hops) == 2
+    msgs = analyzer.messages(hops)
+    assert msgs["hop_count"].tolist() == [1, 1]
+    assert msgs["boundary_evidence"].astype(object).tolist()[1] == "plaintext"
+    assert pd.isna(msgs["boundary_evidence"].iloc[0])  # no boundary: all inside cnr.it
+    assert msgs["encrypted_inside"].tolist() == [True, False]
+
+
+def test_one_megabyte_header_is_an_issue_and_the_message_survives(tmp_path: Path) -> None:
+    huge = "Received: from a by b with ESMTPS id " + "x" * 1_000_000 + "; Mon, 1 Jan 2024\n"
+    box = tmp_path / "big.mbox"
+    box.write_bytes(_mbox(huge + OLD_POSTFIX))
+    r = analyzer.load_mailbox(box)
+    assert (r.messages_read, r.headers_read, r.headers_lost) == (1, 1, 1)
+    assert r.issues[["unit", "kind"]].values.tolist() == [["header", "oversized"]]
+    assert r.messages["received_headers"].tolist() == [2]
+    assert r.hops["evidence"].tolist() == ["tls"]
+
+
+def test_header_block_over_the_source_cap_is_cut_and_said(tmp_path: Path) -> None:
+    huge = "Received: from a by b with ESMTPS id " + "x" * (1 << 20) + "; Mon, 1 Jan 2024\n"
+    box = tmp_path / "bigger.mbox"
+    box.write_bytes(_mbox(huge + OLD_POSTFIX))
+    r = analyzer.load_mailbox(box)
+    assert (r.messages_read, r.messages_lost, r.headers_read, r.headers_lost) == (1, 0, 0, 1)
+    assert r.issues["reason"].tolist() == [
+        "Received header 1 (from the top) is 1048566 characters, over the 65536 limit: not parsed",
+        "header block longer than 1048576 bytes; cut there",
+    ]
+
+
+def test_every_fixture_message_is_read_or_an_issue() -> None:
+    r = analyzer.load_mailbox(DATA)
+    assert r.messages_read == len(r.messages)
+    assert r.headers_read == len(r.hops)
+    received = int(r.messages["received_headers"].sum())
+    assert received == r.headers_read + r.headers_lost
+    assert r.messages_lost == int((r.issues["unit"] == "message").sum())
+
+
+def test_sample_data_reads_cleanly() -> None:
+    r = analyzer.load_mailbox(SAMPLE)
+    assert (r.messages_read, r.messages_lost, r.headers_read, r.headers_lost) == (44, 0, 45, 0)
+    assert r.issues.empty
+    counts = r.hops["evidence"].value_counts().to_dict()
+    assert counts == {"tls": 38, "tls-keyword": 4, "plaintext": 1, "unknown": 2}
