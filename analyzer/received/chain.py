@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from analyzer.model import Dialect, Hop, ReceivedHeader, Role
 
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 _LOCAL_HOSTS = frozenset(
     {"localhost", "localhost.localdomain", "local", "[local]", "[unix socket]"}
 )
@@ -62,19 +63,25 @@ def _is_ip(text: str) -> bool:
 
 
 def is_local(h: ReceivedHeader) -> bool:
-    """Loopback, unix socket, LMTP store or content-filter reinjection (trap 16)."""
-    if h.from_ip is not None:
-        try:
-            if ipaddress.ip_address(h.from_ip.split("%", 1)[0]).is_loopback:
-                return True
-        except ValueError:
-            pass
-        if h.from_ip.startswith("::ffff:127."):
-            return True
+    """Loopback, unix socket, local pickup, LMTP store or content-filter reinjection (trap 16).
+
+    Loopback means the conventional 127.0.0.1 and ::1 (or a peer named localhost): other
+    127/8 addresses are used to stand in for remote hosts on test machines (as in the lab),
+    so they are judged like any other peer.
+    """
+    if h.from_ip in _LOOPBACK:
+        return True
     host = (h.from_host or "").lower()
-    if host in _LOCAL_HOSTS and h.from_ip is None:
+    rdns = (h.from_rdns or "").lower()
+    if h.from_ip is None and host in _LOCAL_HOSTS:
+        return True
+    if rdns in _LOCAL_HOSTS and h.from_ip is not None and h.from_ip.startswith("127."):
         return True
     if h.tls.dialect is Dialect.AMAVIS:
+        return True
+    # Postfix pickup "by host (Postfix, from userid 0) id X" and locally generated bounces
+    # "by host (Postfix) id X": no peer and no protocol at all.
+    if h.from_host is None and h.protocol is None and h.tls.dialect is Dialect.POSTFIX:
         return True
     return bool(_LMTP.match(h.protocol or "")) and (h.from_ip is None or _private(h.from_ip))
 

@@ -99,9 +99,10 @@ class Context:  # not slotted: cached_property needs __dict__
 
     @cached_property
     def local(self) -> bool:
-        """The peer is this machine: loopback, unix socket or a local pickup."""
+        """The peer is this machine: 127.0.0.1/::1, unix socket or a local pickup (other
+        127/8 addresses stand in for remote peers on test machines; see chain.is_local)."""
         if self.from_ip is not None:
-            return self.from_ip.startswith(("127.", "::1", "::ffff:127."))
+            return self.from_ip in {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
         host = (self.from_host or "").lower().strip("[]")
         return (
             host in _LOCAL_NAMES
