@@ -145,14 +145,6 @@ MESSAGES = Schema(
 )
 
 
-def _inside_encrypted(values: pd.Series) -> object:
-    if (values == False).any():  # noqa: E712 - nullable boolean comparison
-        return False
-    if values.isna().any() or values.empty:
-        return pd.NA
-    return True
-
-
 def messages_frame(hops: pd.DataFrame, info: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per message from the hops frame (and, where given, the per-message facts).
 
@@ -168,7 +160,15 @@ def messages_frame(hops: pd.DataFrame, info: pd.DataFrame | None = None) -> pd.D
         col = f"n_{ev.replace('-', '_')}"
         agg[col] = counts[ev] if ev in counts.columns else 0
     gi = inside.groupby(key, dropna=False, sort=False, observed=True)
-    agg["encrypted_inside"] = gi["encrypted"].agg(_inside_encrypted)
+    enc = inside["encrypted"]
+    any_false = (enc == False).fillna(False).groupby(  # noqa: E712 - nullable boolean
+        [inside[k] for k in key], dropna=False, sort=False
+    ).any()
+    any_unknown = enc.isna().groupby([inside[k] for k in key], dropna=False, sort=False).any()
+    # False if any hop inside was plaintext; unknown if any was unknown; else True.
+    inside_enc = pd.Series(True, index=any_false.index, dtype="boolean").mask(any_unknown)
+    inside_enc = inside_enc.mask(any_false, False)
+    agg["encrypted_inside"] = inside_enc
     agg["weakest_version"] = gi["tls_version"].min()
     boundary = hops[hops["role"] == "boundary"].drop_duplicates(key).set_index(key)
     agg["boundary_hop"] = boundary["hop"]

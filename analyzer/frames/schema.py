@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analyzer.model import TLS_VERSION_ORDER
 
@@ -73,11 +75,104 @@ def _dtype(col: Column) -> Any:
     return col.kind.value
 
 
-def _plain(value: object) -> object:
-    # StrEnum members become their str value so categoricals compare with plain strings.
-    if isinstance(value, StrEnum):
-        return value.value
-    return value
+_ARROW_TYPES = {
+    Kind.STRING: pa.large_string(),
+    Kind.INT: pa.int64(),
+    Kind.FLOAT: pa.float64(),
+    Kind.BOOL: pa.bool_(),
+    Kind.TIME: pa.timestamp("ns", tz="UTC"),
+}
+
+
+class FrameBuilder:
+    """Builds one frame from records streamed in, holding at most ``chunk`` rows as Python
+    objects: each full chunk is converted to compact Arrow arrays (strings, numbers) or
+    category codes, so the memory beyond the finished frame does not grow with the input.
+
+    Attributes:
+        schema: the frame's declared columns.
+        rows: rows added so far.
+    """
+
+    def __init__(
+        self, schema: Schema, row: Callable[[Any], Sequence[object]], chunk: int = 8192
+    ) -> None:
+        self.schema = schema
+        self._row = row
+        self._chunk = chunk
+        self._buffer: list[Sequence[object]] = []
+        self._parts: list[list[Any]] = [[] for _ in schema.columns]
+        self._codes = [
+            {c: i for i, c in enumerate(_categories(col))} if _categories(col) else None
+            for col in schema.columns
+        ]
+        self.rows = 0
+
+    def add(self, record: Any) -> None:
+        values = self._row(record)
+        if len(values) != len(self.schema.columns):
+            raise ValueError(
+                f"{self.schema.name}: row has {len(values)} values "
+                f"for {len(self.schema.columns)} columns"
+            )
+        self._buffer.append(values)
+        self.rows += 1
+        if len(self._buffer) >= self._chunk:
+            self._flush()
+
+    def extend(self, records: Iterable[Any]) -> FrameBuilder:
+        for record in records:
+            self.add(record)
+        return self
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        columns = list(zip(*self._buffer, strict=True))
+        self._buffer = []
+        for col, values, parts, codes in zip(
+            self.schema.columns, columns, self._parts, self._codes, strict=True
+        ):
+            if codes is not None:
+                # StrEnum members hash and compare as their str values.
+                parts.append(np.fromiter((codes.get(v, -1) for v in values), np.int16, len(values)))
+            else:
+                parts.append(pa.array(values, type=_ARROW_TYPES[col.kind], from_pandas=True))
+
+    def finish(self) -> pd.DataFrame:
+        """The frame of every record added, with the schema's columns and dtypes."""
+        self._flush()
+        data: dict[str, Any] = {}
+        for col, parts, codes in zip(self.schema.columns, self._parts, self._codes, strict=True):
+            if codes is not None:
+                joined = np.concatenate(parts) if parts else np.array([], dtype=np.int16)
+                data[col.name] = pd.Categorical.from_codes(joined, dtype=_dtype(col))
+            else:
+                data[col.name] = _from_arrow(
+                    col.kind, pa.chunked_array(parts, _ARROW_TYPES[col.kind])
+                )
+        return pd.DataFrame(data, columns=self.schema.names)
+
+
+def _categories(col: Column) -> tuple[str, ...]:
+    if col.kind is Kind.TLS_VERSION:
+        return TLS_VERSION_ORDER
+    return col.categories if col.kind is Kind.CATEGORY else ()
+
+
+def _from_arrow(kind: Kind, arr: pa.ChunkedArray) -> Any:
+    if kind is Kind.STRING:
+        return pd.arrays.ArrowStringArray(arr)
+    if kind is Kind.TIME:
+        return arr.to_pandas()
+    flat = arr.combine_chunks() if arr.num_chunks else pa.array([], type=arr.type)
+    mask = flat.is_null().to_numpy(zero_copy_only=False)
+    if kind is Kind.BOOL:
+        values = flat.fill_null(False).to_numpy(zero_copy_only=False)
+        return pd.arrays.BooleanArray(values, mask)
+    if kind is Kind.INT:
+        return pd.arrays.IntegerArray(flat.fill_null(0).to_numpy(), mask)
+    return pd.arrays.FloatingArray(flat.fill_null(0.0).to_numpy(), mask)
 
 
 def build_frame(
@@ -86,21 +181,4 @@ def build_frame(
     row: Callable[[Any], Sequence[object]],
 ) -> pd.DataFrame:
     """Build the frame of ``schema`` from ``records``, with ``row`` mapping a record to a tuple."""
-    names = schema.names
-    columns: list[list[object]] = [[] for _ in names]
-    for record in records:
-        values = row(record)
-        if len(values) != len(names):
-            raise ValueError(
-                f"{schema.name}: row has {len(values)} values for {len(names)} columns"
-            )
-        for bucket, value in zip(columns, values, strict=True):
-            bucket.append(_plain(value))
-    data: dict[str, pd.Series[Any]] = {}
-    for col, values in zip(schema.columns, columns, strict=True):
-        if col.kind is Kind.TIME:
-            stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
-            data[col.name] = pd.Series(stamps, dtype=_dtype(col))
-        else:
-            data[col.name] = pd.Series(values, dtype=_dtype(col))
-    return pd.DataFrame(data, columns=names)
+    return FrameBuilder(schema, row).extend(records).finish()

@@ -14,8 +14,10 @@ import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from analyzer.model import Dialect, Hop, ReceivedHeader, Role
+from analyzer.received.fields import as_ip
 
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 _LOCAL_HOSTS = frozenset(
@@ -40,6 +42,7 @@ class TrustPolicy:
     patterns: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=16384)
 def org_domain(host: str | None) -> str | None:
     """The organisation part of a host name: the last two labels (three under ``co.uk``-style
     suffixes). None for addresses and single labels."""
@@ -55,11 +58,7 @@ def org_domain(host: str | None) -> str | None:
 
 
 def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        return False
-    return True
+    return as_ip(text) is not None
 
 
 def is_local(h: ReceivedHeader) -> bool:
@@ -86,6 +85,7 @@ def is_local(h: ReceivedHeader) -> bool:
     return bool(_LMTP.match(h.protocol or "")) and (h.from_ip is None or _private(h.from_ip))
 
 
+@lru_cache(maxsize=16384)
 def _private(ip: str) -> bool:
     try:
         return ipaddress.ip_address(ip.split("%", 1)[0]).is_private

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 # One token per match: whitespace, ( ) parentheses, [literal], "quoted", ;, or a run of other
 # characters. Each alternative is linear; the last `.` makes any stray character a token.
 _TOKEN = re.compile(r'\s+|[()]|\[[^\[\]\n]{0,512}\]|"(?:[^"\\]|\\.){0,2048}"|;|[^\s()\[\];"]+|.')
-_WS = re.compile(r"\s+")
 
 CLAUSE_WORDS = frozenset({"from", "by", "via", "with", "id", "for", "tls"})
 MAX_CLAUSES = 48
@@ -82,7 +81,7 @@ class Clauses:
 
 def collapse(text: str) -> str:
     """Unfold and collapse every whitespace run (folding, tabs, double spaces) to one space."""
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split() uses the same whitespace as \s, faster
 
 
 def _tokens(text: str) -> list[str]:

@@ -1,0 +1,77 @@
+"""The template cache gives exactly the records of the full parser, on real and mutated headers."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analyzer.received import parse_received
+from analyzer.received.fields import peer, peer_fast
+from analyzer.received.scan import Clause, _tokens
+from analyzer.received.template import ReceivedParser, shape
+
+GOLDEN = sorted((Path(__file__).parent / "data" / "received").glob("*.txt"))
+TEXTS = [p.read_text(encoding="utf-8").rstrip("\n") for p in GOLDEN]
+
+_ID = re.compile(r"(?<=\sid )[^\s;()]+")
+_IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
+_DAY = re.compile(r"\b(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4})\b")
+
+
+def mutate(text: str, rnd: random.Random) -> str:
+    """The same header as another message through the same relay would carry it."""
+    text = _ID.sub(lambda m: "".join(rnd.choice("0123456789ABCDEF") for _ in m.group(0)), text)
+    text = _IPV4.sub(lambda m: m.group(0) if m.group(0).startswith("127.") else
+                     f"{rnd.randint(1, 223)}.{rnd.randint(0, 255)}.{rnd.randint(0, 255)}.{rnd.randint(1, 254)}",
+                     text)  # fmt: skip
+    return _DAY.sub(lambda m: f"{rnd.randint(1, 28)} {m.group(2)} {rnd.randint(2001, 2030)}", text)
+
+
+def test_cached_records_equal_full_parses_on_golden_and_mutated_headers() -> None:
+    rnd = random.Random(1)
+    parser = ReceivedParser()
+    for round_ in range(4):
+        for text in TEXTS:
+            variant = text if round_ == 0 else mutate(text, rnd)
+            assert parser.parse(variant) == parse_received(variant), variant
+    assert parser.hits > len(TEXTS)  # the cache is really used
+
+
+def test_cache_stays_bounded() -> None:
+    parser = ReceivedParser(size=10)
+    for text in TEXTS[:50]:
+        parser.parse(text)
+    assert len(parser._cache) <= 10
+
+
+def test_shape_masks_per_message_values() -> None:
+    a = "from a.example (a.example [192.0.2.1]) by mx.example.net (Postfix) with ESMTPS id 4AB12; Mon, 1 Jan 2024 00:00:00 +0000"
+    b = "from b.example (b.example [198.51.100.7]) by mx.example.net (Postfix) with ESMTPS id 9FF03; Tue, 2 Jan 2024 10:00:00 +0100"
+    assert shape(a) == shape(b)
+    loop = a.replace("192.0.2.1", "127.0.0.1")
+    assert shape(loop) != shape(a)  # loopback peers are local: a different verdict
+
+
+def test_fast_peer_agrees_with_the_tokenising_peer() -> None:
+    for text in TEXTS:
+        if not text.lower().startswith("from "):
+            continue
+        part = " ".join(text.split())[5:].split(" by ", 1)[0]
+        fast = peer_fast(part)
+        if fast is not None:
+            clause = Clause("from", _tokens(part))
+            clause.seal()
+            assert fast == peer(clause), part
+
+
+@settings(max_examples=200, deadline=500)
+@given(st.sampled_from(TEXTS), st.integers(0, 2**32))
+def test_property_cache_equals_full_parse(text: str, seed: int) -> None:
+    parser = ReceivedParser()
+    variant = mutate(text, random.Random(seed))
+    parser.parse(text)
+    assert parser.parse(variant) == parse_received(variant)
