@@ -7,6 +7,7 @@ import gzip
 import importlib.util
 import io
 import lzma
+import os
 import time
 import zlib
 from collections.abc import Callable
@@ -20,7 +21,13 @@ from hypothesis import strategies as st
 from analyzer.model import IssueKind, ParseIssue, RawMessage
 from analyzer.received.headerblock import split_headers
 from analyzer.sources import scan
-from analyzer.sources.kinds import InputKind, detect_kind, is_separator_line
+from analyzer.sources.kinds import (
+    InputKind,
+    detect_kind,
+    is_bare_separator,
+    is_field_line,
+    is_separator_line,
+)
 from analyzer.sources.mailbox import Progress, detect_path_kind, iter_messages
 from analyzer.sources.scan import Limits
 
@@ -28,11 +35,8 @@ DATA = Path(__file__).parent / "data" / "mailboxes"
 _spec = importlib.util.spec_from_file_location("mailbox_fixtures", DATA / "build.py")
 assert _spec is not None
 assert _spec.loader is not None
-_saved_path = list(__import__("sys").path)
-__import__("sys").path.insert(0, str(DATA))
 fx = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fx)
-__import__("sys").path[:] = _saved_path
 
 
 def unfolded(header: str) -> str:
@@ -106,6 +110,21 @@ def test_mboxrd_quoted_from_lines_stay_in_the_body() -> None:
         ("msg", 374, False, (unfolded(fx.R_POSTFIX_OLD),)),
     ]
     assert b"\n>From the archive" in (DATA / "mboxrd.mbox").read_bytes()
+
+
+def test_dateless_separators_in_context() -> None:
+    records = read(DATA / "dateless.mbox")
+    raw = (DATA / "dateless.mbox").read_bytes()
+    two = raw.index(b"\nFrom \n") + 1
+    three = raw.index(fx.SEP_TBIRD.encode())
+    four = raw.index(b"From MAILER-DAEMON")
+    assert summary(records) == [
+        ("msg", 0, False, (unfolded(fx.R_CYRUS),)),
+        ("msg", two, False, (unfolded(fx.R_POSTFIX_OLD),)),
+        ("msg", three, False, (unfolded(fx.R_OPENSMTPD),)),
+        ("msg", four, False, (unfolded(fx.R_EXCH_TLS),)),
+    ]
+    assert (two, three, four) == (216, 563, 776)
 
 
 def test_crlf_mbox() -> None:
@@ -246,6 +265,31 @@ def test_missing_path_is_an_issue_not_an_exception(tmp_path: Path) -> None:
     assert "No such file" in reason
 
 
+def test_unlistable_directory_is_an_issue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.eml").write_bytes((DATA / "eml-tree" / "a.eml").read_bytes())
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(locked))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)  # what os.walk lists directories with
+    records = read(tmp_path)
+    assert [(type(r).__name__, r.origin) for r in records] == [
+        ("RawMessage", str(tmp_path / "a.eml")),
+        ("ParseIssue", str(locked)),
+    ]
+    assert records[1].reason == "cannot list: Permission denied"  # type: ignore[union-attr]
+
+
+def test_one_bare_input_is_not_iterated_character_by_character() -> None:
+    records = list(iter_messages(str(DATA / "mboxrd.mbox")))
+    assert [r.position for r in records] == [0, 374]
+
+
 def test_truncated_mbox_keeps_the_cut_message_and_says_so() -> None:
     records = read(DATA / "broken" / "truncated.mbox")
     assert summary(records) == [
@@ -253,6 +297,7 @@ def test_truncated_mbox_keeps_the_cut_message_and_says_so() -> None:
         ("msg", 374, True, (unfolded(fx.R_POSTFIX_OLD[:120]),)),
         ("issue", 374, IssueKind.TRUNCATED, "header"),
     ]
+    assert records[2].reason.startswith("the input ends inside the header block")  # type: ignore[union-attr]
 
 
 def test_header_block_running_into_the_next_separator() -> None:
@@ -262,6 +307,7 @@ def test_header_block_running_into_the_next_separator() -> None:
         ("issue", 0, IssueKind.TRUNCATED, "header"),
         ("msg", 205, False, (unfolded(fx.R_OPENSMTPD),)),
     ]
+    assert records[1].reason.startswith("the next message begins inside")  # type: ignore[union-attr]
 
 
 def test_nul_bytes_and_invalid_utf8_are_kept_as_bytes() -> None:
@@ -338,14 +384,14 @@ def test_decompressed_total_cap() -> None:
 
 # --- accounting and progress -------------------------------------------------------------
 
-MBOXES = ["takeout.mbox", "thunderbird.mbox", "mboxrd.mbox", "crlf.mbox", "broken/truncated.mbox",
+MBOXES = ["takeout.mbox", "thunderbird.mbox", "mboxrd.mbox", "crlf.mbox", "dateless.mbox",
+          "broken/truncated.mbox",
           "broken/runs-into-next.mbox", "broken/nul.mbox", "broken/bad-utf8.mbox"]
 
 
 @pytest.mark.parametrize("name", MBOXES, ids=MBOXES)
 def test_nothing_lost_every_separator_is_a_message(name: str) -> None:
-    lines = (DATA / name).read_bytes().split(b"\n")
-    separators = sum(is_separator_line(line.rstrip(b"\r")) for line in lines)
+    separators = expected_separators((DATA / name).read_bytes())
     records = read(DATA / name)
     messages = sum(isinstance(r, RawMessage) for r in records)
     lost = sum(isinstance(r, ParseIssue) and r.unit == "message" for r in records)
@@ -391,6 +437,8 @@ def test_body_from_lines_are_not_separators(line: str) -> None:
 HEADS = [
     (b"From - Tue Oct 10 12:34:56 2023\nReceived: x\n", InputKind.MBOX),
     (b"\r\nFrom - Tue Oct 10 12:34:56 2023\r\n", InputKind.MBOX),
+    (b"From -\nReceived: x\n", InputKind.MBOX),
+    (b"From the team:\nNote: x\n", InputKind.OTHER),
     (b"Return-Path: <a@b>\nReceived: x\n\nbody", InputKind.EML),
     (b"X-Mailer: x\nX-Other: y\nDate: Mon, 1 Jan 2024\n\n", InputKind.EML),
     (b"\x1f\x8b\x08\x00", InputKind.GZIP),
@@ -425,7 +473,23 @@ def test_detect_kind_of_paths() -> None:
 # --- properties ------------------------------------------------------------------------------
 
 LINES = st.sampled_from([b"From - Tue Oct 10 12:34:56 2023", b"From body text", b">From q",
-                         b"Received: x", b" folded", b"", b"\r", b"\x00\xff", b"Subject: s"])
+                         b"Received: x", b" folded", b"", b"\r", b"\x00\xff", b"Subject: s",
+                         b"From -", b"From ", b"From -\r", b"Subject: t\r"])
+
+
+def expected_separators(data: bytes) -> int:
+    """Line-by-line statement of the separator rules, to check the byte scanner against."""
+    lines = [x[:-1] if x.endswith(b"\r") else x for x in data.split(b"\n")]
+    count = 0
+    for i, line in enumerate(lines):
+        if is_separator_line(line) or (
+            is_bare_separator(line)
+            and (i == 0 or lines[i - 1] == b"")
+            and i + 1 < len(lines)
+            and is_field_line(lines[i + 1])
+        ):
+            count += 1
+    return count
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -451,5 +515,21 @@ def test_window_and_mmap_agree_on_any_input(
     assert [(type(r), r.position, getattr(r, "headers", None)) for r in mapped] == [
         (type(r), r.position, getattr(r, "headers", None)) for r in streamed
     ]
-    separators = sum(is_separator_line(x.rstrip(b"\r")) for x in data.split(b"\n"))
-    assert sum(isinstance(r, RawMessage) for r in mapped) == separators
+    assert sum(isinstance(r, RawMessage) for r in mapped) == expected_separators(data)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    data=st.lists(st.sampled_from([b"\n", b"F", b"r", b"o", b"m", b" ", b"x", b"\nFrom "]),
+                  max_size=80).map(b"".join),
+    window=st.sampled_from([6, 7, 8, 13, 4096]),
+    start=st.integers(0, 20),
+)
+def test_find_separator_equals_plain_find(data: bytes, window: int, start: int) -> None:
+    old = scan._WINDOW
+    scan._WINDOW = window
+    try:
+        got = scan.Buffer(data).find_separator(start)
+    finally:
+        scan._WINDOW = old
+    assert got == data.find(b"\nFrom ", start)

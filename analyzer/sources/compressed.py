@@ -99,7 +99,10 @@ class Guard:
     """
 
     def __init__(
-        self, read: Callable[[int], bytes], raw_count: Callable[[], int], origin: str,
+        self,
+        read: Callable[[int], bytes],
+        raw_count: Callable[[], int],
+        origin: str,
         limits: Limits,
     ) -> None:
         self._read = read

@@ -84,12 +84,24 @@ _MONTHS = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 # has no weekday-month-day-time run and is body text, not a separator. Bounded quantifiers
 # only: the line is at most _MAX_SEPARATOR bytes, so matching is linear and short.
 _SEPARATOR = re.compile(
-    rb"From [^ \t\r\n][^\r\n]{0,512}? " + _WEEKDAYS + rb" +" + _MONTHS
+    rb"From [^ \t\r\n][^\r\n]{0,512}? "
+    + _WEEKDAYS
+    + rb" +"
+    + _MONTHS
     + rb" +[0-9]{1,2} [^\r\n]{0,40}?[0-9]{1,2}:[0-9]{2}"
 )
 _YEAR = re.compile(rb"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
 MAX_SEPARATOR = 1024
 """The longest line that can be a separator; longer ``From `` lines are body text."""
+
+# Dateless separators: some exports write "From " with no date at all ("From -", "From ",
+# thunderbird/import-export-tools-ng issue #215: "even the '-' was missing in some cases";
+# apache/ponymail issue #190: "From " alone). Such a line is a separator only in context:
+# at most one word after "From", an empty line (or the start of input) before it, and a
+# header field right after it (``scan`` checks the context). Prose ("From the team:") has
+# two words or more and is never taken.
+_BARE_SEPARATOR = re.compile(rb"From(?: +[^ \t\r\n]{1,256})? *")
+
 
 # RFC 5322 field-name = 1*ftext (printable ASCII but ":"); we also ask for a leading letter.
 _FIELD_LINE = re.compile(rb"([A-Za-z][!-9;-~]{0,75})[ \t]*:")
@@ -123,6 +135,16 @@ def is_separator_line(line: bytes) -> bool:
     return m is not None and _YEAR.search(line, 5) is not None
 
 
+def is_bare_separator(line: bytes) -> bool:
+    """True for a dateless ``From`` line that is a separator when its context says so."""
+    return len(line) <= MAX_SEPARATOR and _BARE_SEPARATOR.fullmatch(line) is not None
+
+
+def is_field_line(line: bytes) -> bool:
+    """True when ``line`` begins like a header field (``Name:``)."""
+    return _FIELD_LINE.match(line) is not None
+
+
 def _first_line(head: bytes) -> bytes:
     end = head.find(b"\n", 0, MAX_SEPARATOR + 1)
     line = head[: end if end >= 0 else MAX_SEPARATOR + 1]
@@ -147,7 +169,13 @@ def mbox_start(head: bytes) -> int:
     start = len(head) - len(head.lstrip(b"\r\n"))
     if start >= len(head):
         return -1
-    return start if is_separator_line(_first_line(head[start:])) else -1
+    line = _first_line(head[start:])
+    if is_separator_line(line):
+        return start
+    if is_bare_separator(line):
+        nl = head.find(b"\n", start)
+        return start if nl >= 0 and is_field_line(head[nl + 1 : nl + 200]) else -1
+    return -1
 
 
 def detect_kind(head: bytes, is_dir: bool) -> InputKind:

@@ -35,7 +35,7 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from analyzer.model import IssueKind, ParseIssue, RawMessage, clip
 from analyzer.sources.compressed import Guard, Inflater
@@ -146,6 +146,8 @@ def iter_messages(
     ``ParseIssue``. ``progress`` is called now and then and once per finished file.
     """
     lim = limits or Limits()
+    if isinstance(inputs, str | os.PathLike) or hasattr(inputs, "read"):
+        inputs = [cast(InputLike, inputs)]  # one input given bare: not an iterable of them
     items = [item for inp in inputs for item in _expand(inp)]
     sizes = [i.size for i in items]
     total = None if any(s is None for s in sizes) else sum(s or 0 for s in sizes)
@@ -155,7 +157,8 @@ def iter_messages(
         for n, record in enumerate(_read_item(item, lim), 1):
             if isinstance(record, RawMessage):
                 messages += 1
-                consumed = max(consumed, record.position)
+                # positions are decompressed offsets in compressed files: stay within size
+                consumed = min(max(consumed, record.position), item.size or record.position)
             yield record
             if progress is not None and n % _PROGRESS_EVERY == 0:
                 progress(Progress(files_done, len(items), bytes_done + consumed, total, messages))
@@ -189,8 +192,13 @@ def _expand(inp: InputLike) -> Iterator[_Item]:
 
 
 def _walk(root: str) -> Iterator[_Item]:
-    """Files under ``root`` in name order; in a Maildir only ``cur`` and ``new``."""
-    for dirpath, dirnames, filenames in os.walk(root, onerror=None):
+    """Files under ``root`` in name order; in a Maildir only ``cur`` and ``new``.
+
+    A directory that cannot be listed becomes an item carrying the error, never a silent gap.
+    """
+    errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append):
+        yield from _walk_errors(errors)
         dirnames.sort()
         if directory_kind(set(dirnames)) is InputKind.MAILDIR:
             for sub in ("cur", "new"):
@@ -199,6 +207,13 @@ def _walk(root: str) -> Iterator[_Item]:
             continue
         for name in sorted(filenames):
             yield from _file_item(os.path.join(dirpath, name), in_maildir=False)
+    yield from _walk_errors(errors)
+
+
+def _walk_errors(errors: list[OSError]) -> Iterator[_Item]:
+    for exc in errors:
+        yield _Item(str(exc.filename or "?"), error=f"cannot list: {exc.strerror or exc}")
+    errors.clear()
 
 
 def _files(directory: str, in_maildir: bool) -> Iterator[_Item]:

@@ -40,8 +40,11 @@ def _transport_headers(source: str | bytes) -> str | ParseIssue | None:
             is_item = any(ole.exists(_MESSAGE_CLASS + t) for t in _STRING_TYPES)
         if not is_item:
             return ParseIssue(
-                "", 0, IssueKind.MALFORMED, "OLE compound file without a message class:"
-                " not an Outlook item (.doc, .xls ...?)", unit="file"
+                "",
+                0,
+                IssueKind.MALFORMED,
+                "OLE compound file without a message class: not an Outlook item (.doc, .xls ...?)",
+                unit="file",
             )
         msg = extract_msg.MSGFile(source, delayAttachments=True)  # type: ignore[no-untyped-call]
         try:

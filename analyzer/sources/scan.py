@@ -29,11 +29,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from analyzer.model import IssueKind, ParseIssue, RawMessage, clip
-from analyzer.sources.kinds import MAX_SEPARATOR, is_separator_line
+from analyzer.sources.kinds import (
+    MAX_SEPARATOR,
+    is_bare_separator,
+    is_field_line,
+    is_separator_line,
+)
 
 _SEP = b"\nFrom "
 _HEADER_END = re.compile(rb"\n\r?\n")
 CHUNK = 1 << 20
+RELEASE = 32 << 20
+_WINDOW = 4096
+DISCARD_MIN = 4 << 20
 _Data = bytes | bytearray | mmap.mmap
 
 
@@ -63,15 +71,16 @@ class Buffer:
     scanner no longer needs, so memory stays bounded by the header limit plus a chunk.
     """
 
-    __slots__ = ("_reader", "base", "data", "eof")
+    __slots__ = ("_reader", "_released", "base", "data", "eof")
 
-    def __init__(
-        self, data: _Data, reader: Callable[[int], bytes] | None = None
-    ) -> None:
+    def __init__(self, data: _Data, reader: Callable[[int], bytes] | None = None) -> None:
         self.data: _Data = data if reader is None else bytearray(data)
         self.base = 0
         self.eof = reader is None
         self._reader = reader
+        self._released = 0
+        if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_SEQUENTIAL"):
+            data.madvise(mmap.MADV_SEQUENTIAL)
 
     @property
     def end(self) -> int:
@@ -88,8 +97,20 @@ class Buffer:
             self.data += chunk
 
     def discard(self, before: int) -> None:
-        """Forget the bytes before absolute offset ``before`` (streams only)."""
-        if self._reader is None or before <= self.base:
+        """Forget the bytes before absolute offset ``before``.
+
+        A stream drops them from the window; a mapping hands the pages back every
+        ``RELEASE`` bytes (MADV_DONTNEED: they stay in the page cache, leave our RSS), so
+        resident memory does not grow with the file either.
+        """
+        if isinstance(self.data, mmap.mmap):
+            if before - self._released >= RELEASE and hasattr(mmap, "MADV_DONTNEED"):
+                upto = before - before % mmap.PAGESIZE
+                self.data.madvise(mmap.MADV_DONTNEED, self._released, upto - self._released)
+                self._released = upto
+            return
+        # Only drop a large prefix at once: each drop moves the rest of the window.
+        if self._reader is None or before - self.base < DISCARD_MIN:
             return
         assert isinstance(self.data, bytearray)
         del self.data[: before - self.base]
@@ -99,6 +120,28 @@ class Buffer:
         b = self.base
         i = self.data.find(sub, start - b, end - b)
         return i + b if i >= 0 else -1
+
+    def find_separator(self, start: int) -> int:
+        """Absolute offset of the next ``\\nFrom `` at or after ``start`` in the window, or -1.
+
+        Same answer as ``find(_SEP, start, end)``, about twice as fast on real mail: a space
+        is searched first (``memchr``), which races through base64 attachments, where most
+        of the bytes are and no space occurs; the needle is then searched only in a
+        ``_WINDOW`` after it. A needle before the first space cannot exist, its own space
+        being the first.
+        """
+        data, base = self.data, self.base
+        pos, end = start - base, len(data)
+        while pos < end:
+            space = data.find(b" ", pos + len(_SEP) - 1, end)
+            if space < 0:
+                return -1
+            low = space - len(_SEP) + 1
+            hit = data.find(_SEP, low, min(end, low + _WINDOW))
+            if hit >= 0:
+                return hit + base
+            pos = low + _WINDOW - len(_SEP) + 1
+        return -1
 
     def header_end(self, start: int, end: int) -> int:
         m = _HEADER_END.search(self.data, start - self.base, end - self.base)
@@ -116,20 +159,33 @@ def _line_at(buf: Buffer, start: int) -> tuple[bytes, int]:
     return (line[:-1] if line.endswith(b"\r") else line), nl
 
 
+def _is_separator_at(buf: Buffer, hit: int) -> bool:
+    """Is the line after the ``\\n`` at ``hit`` a separator (rules in ``kinds``)?"""
+    line, nl = _line_at(buf, hit + 1)
+    if is_separator_line(line):
+        return True
+    if not is_bare_separator(line) or nl < 0:
+        return False
+    before = buf.slice(max(hit - 2, buf.base), hit)
+    if not (before.endswith(b"\n") or before == b"\n\r"):
+        return False  # no empty line before it (or not in the window: be conservative)
+    following, _ = _line_at(buf, nl + 1)
+    return is_field_line(following)
+
+
 def next_separator(buf: Buffer, pos: int) -> int:
     """Offset of the next separator line at or after ``pos`` (searching from a ``\\n``), or -1."""
     while True:
-        hit = buf.find(_SEP, pos, buf.end)
+        hit = buf.find_separator(pos)
         if hit < 0:
             if buf.eof:
                 return -1
             keep = max(pos, buf.end - len(_SEP))
-            buf.discard(keep)
+            buf.discard(keep - 2)  # two bytes more: the empty-line test looks back
             pos = keep
             buf.fill(buf.end + 1)
             continue
-        line, _ = _line_at(buf, hit + 1)
-        if is_separator_line(line):
+        if _is_separator_at(buf, hit):
             return hit + 1
         pos = hit + 1
 
@@ -141,10 +197,14 @@ def _separator_before(buf: Buffer, start: int, end: int) -> int:
         hit = buf.find(_SEP, pos, end + len(_SEP))
         if hit < 0 or hit >= end:
             return -1
-        line, _ = _line_at(buf, hit + 1)
-        if is_separator_line(line):
+        if _is_separator_at(buf, hit):
             return hit + 1
         pos = hit + 1
+
+
+_AT_EOF = "the input ends inside the header block; the header lines read are kept"
+_AT_NEXT = "the next message begins inside the header block (no empty line); lines read are kept"
+_AT_CAP = "header block longer than {cap} bytes; cut there"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +212,7 @@ class _Block:
     headers: bytes
     issue: IssueKind | None
     resume: int  # where to look for the next separator; -1 when the input has ended
+    reason: str = ""
 
 
 def _header_block(buf: Buffer, nl: int, limits: Limits, in_mbox: bool) -> _Block:
@@ -165,18 +226,12 @@ def _header_block(buf: Buffer, nl: int, limits: Limits, in_mbox: bool) -> _Block
     if in_mbox:
         sep = _separator_before(buf, max(nl, buf.base), limit)
         if sep >= 0:
-            return _Block(buf.slice(h, sep), IssueKind.TRUNCATED, sep - 1)
+            return _Block(buf.slice(h, sep), IssueKind.TRUNCATED, sep - 1, _AT_NEXT)
     if stop >= 0:
         return _Block(buf.slice(h, stop + 1), None, stop)
     if buf.end < cap:
-        return _Block(buf.slice(h, buf.end), IssueKind.TRUNCATED, -1)
-    return _Block(buf.slice(h, cap), IssueKind.OVERSIZED, cap - 1)
-
-
-_ISSUE_REASON = {
-    IssueKind.TRUNCATED: "the input ends inside the header block; the header lines read are kept",
-    IssueKind.OVERSIZED: "header block longer than {cap} bytes; cut there",
-}
+        return _Block(buf.slice(h, buf.end), IssueKind.TRUNCATED, -1, _AT_EOF)
+    return _Block(buf.slice(h, cap), IssueKind.OVERSIZED, cap - 1, _AT_CAP)
 
 
 def _yield_block(
@@ -184,7 +239,7 @@ def _yield_block(
 ) -> Iterator[RawMessage | ParseIssue]:
     yield RawMessage(origin, position, block.headers, truncated=block.issue is not None)
     if block.issue is not None:
-        reason = _ISSUE_REASON[block.issue].format(cap=limits.header_bytes)
+        reason = block.reason.format(cap=limits.header_bytes)
         raw = clip(block.headers[-200:].decode("utf-8", "replace"), 200)
         yield ParseIssue(origin, position, block.issue, reason, raw, unit="header")
 
@@ -197,14 +252,14 @@ def scan_mbox(
     while start >= 0:
         _, nl = _line_at(buf, start)
         if nl < 0:  # the input ends on the separator line itself
-            empty = _Block(b"", IssueKind.TRUNCATED, -1)
+            empty = _Block(b"", IssueKind.TRUNCATED, -1, _AT_EOF)
             yield from _yield_block(origin, start, empty, limits)
             return
         block = _header_block(buf, nl, limits, in_mbox=True)
         yield from _yield_block(origin, start, block, limits)
         if block.resume < 0:
             return
-        buf.discard(block.resume)
+        buf.discard(block.resume - 2)  # keep what the empty-line test looks back at
         start = next_separator(buf, block.resume)
 
 
