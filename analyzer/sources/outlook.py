@@ -14,9 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-import extract_msg
-import olefile  # type: ignore[import-untyped]
-
 from analyzer.model import IssueKind, ParseIssue, RawMessage
 from analyzer.sources.scan import Buffer, Limits, scan_message
 
@@ -36,6 +33,8 @@ def _transport_headers(source: str | bytes) -> str | ParseIssue | None:
     # struct.error, IndexError, UnicodeDecodeError, their own exception tree): this is the
     # one boundary around a third-party reader, for one file; the failure becomes a record.
     try:
+        import olefile  # type: ignore[import-untyped]  # imported on first .msg: it is slow
+
         with olefile.OleFileIO(source) as ole:
             is_item = any(ole.exists(_MESSAGE_CLASS + t) for t in _STRING_TYPES)
         if not is_item:
@@ -46,6 +45,8 @@ def _transport_headers(source: str | bytes) -> str | ParseIssue | None:
                 "OLE compound file without a message class: not an Outlook item (.doc, .xls ...?)",
                 unit="file",
             )
+        import extract_msg
+
         msg = extract_msg.MSGFile(source, delayAttachments=True)  # type: ignore[no-untyped-call]
         try:
             text: str | None = msg.getStringStream(_TRANSPORT_HEADERS)
