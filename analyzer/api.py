@@ -15,7 +15,8 @@ from typing import BinaryIO, cast
 
 import pandas as pd
 
-from analyzer.frames.received import hops_frame, issues_frame, message_info_frame, messages_frame
+from analyzer.frames.received import MESSAGE_INFO, hops_frame, issues_frame, messages_frame
+from analyzer.frames.schema import FrameBuilder
 from analyzer.model import Hop, IssueKind, ParseIssue, RawMessage, ReceivedHeader, clip
 from analyzer.received import MAX_HEADER
 from analyzer.received.chain import TrustPolicy, assemble
@@ -57,7 +58,7 @@ class _Collector:
     def __init__(self, policy: TrustPolicy) -> None:
         self.policy = policy
         self.parser = ReceivedParser()
-        self.info: list[tuple[object, ...]] = []
+        self.info = FrameBuilder(MESSAGE_INFO, _same)
         self.issues: list[ParseIssue] = []
         self.headers_read = 0
         self.headers_lost = 0
@@ -101,7 +102,7 @@ class _Collector:
                 )
             )
         self.headers_read += len(parsed)
-        self.info.append(
+        self.info.add(
             (
                 source,
                 fields.message_id,
@@ -141,18 +142,15 @@ def load_mailbox(
     ``trusted_hosts`` are shell-style patterns of the receiving organisation's hosts; without
     them the trust boundary is inferred from each message's top-most ``by`` host.
     """
-    collector = _Collector(TrustPolicy(tuple(trusted_hosts)))
-    records = iter_messages(_as_list(inputs), progress=progress)
-    hops = hops_frame(collector.hops(records))
-    info = message_info_frame(collector.info)
-    messages = messages_frame(hops, info)
+    collector, hops = _read(inputs, trusted_hosts, progress)
+    messages = messages_frame(hops, collector.info.finish())
     issues = issues_frame(collector.issues)
     lost = sum(1 for i in collector.issues if i.unit == "message")
     return MailboxFrames(
         hops=hops,
         messages=messages,
         issues=issues,
-        messages_read=len(collector.info),
+        messages_read=collector.info.rows,
         messages_lost=lost,
         headers_read=collector.headers_read,
         headers_lost=collector.headers_lost,
@@ -166,7 +164,21 @@ def read_mailbox(
     progress: Callable[[Progress], None] | None = None,
 ) -> pd.DataFrame:
     """The ``hops`` frame of mailbox exports: one row per Received header."""
-    return load_mailbox(inputs, trusted_hosts=trusted_hosts, progress=progress).hops
+    return _read(inputs, trusted_hosts, progress)[1]
+
+
+def _read(
+    inputs: InputLike | Iterable[InputLike],
+    trusted_hosts: Iterable[str],
+    progress: Callable[[Progress], None] | None,
+) -> tuple[_Collector, pd.DataFrame]:
+    collector = _Collector(TrustPolicy(tuple(trusted_hosts)))
+    records = iter_messages(_as_list(inputs), progress=progress)
+    return collector, hops_frame(collector.hops(records))
+
+
+def _same(row: tuple[object, ...]) -> tuple[object, ...]:
+    return row
 
 
 def messages(hops: pd.DataFrame) -> pd.DataFrame:

@@ -95,7 +95,7 @@ class FrameBuilder:
     """
 
     def __init__(
-        self, schema: Schema, row: Callable[[Any], Sequence[object]], chunk: int = 8192
+        self, schema: Schema, row: Callable[[Any], Sequence[object]], chunk: int = 2048
     ) -> None:
         self.schema = schema
         self._row = row
@@ -136,8 +136,11 @@ class FrameBuilder:
             if codes is not None:
                 # StrEnum members hash and compare as their str values.
                 parts.append(np.fromiter((codes.get(v, -1) for v in values), np.int16, len(values)))
-            else:
-                parts.append(pa.array(values, type=_ARROW_TYPES[col.kind], from_pandas=True))
+            elif col.kind is Kind.STRING:
+                parts.append(pa.array(values, type=pa.large_string()))
+            else:  # numbers, booleans, times: compact numpy values and a null mask
+                arr = pa.array(values, type=_ARROW_TYPES[col.kind], from_pandas=True)
+                parts.append(_numpy_part(col.kind, arr))
 
     def finish(self) -> pd.DataFrame:
         """The frame of every record added, with the schema's columns and dtypes."""
@@ -147,32 +150,49 @@ class FrameBuilder:
             if codes is not None:
                 joined = np.concatenate(parts) if parts else np.array([], dtype=np.int16)
                 data[col.name] = pd.Categorical.from_codes(joined, dtype=_dtype(col))
+            elif col.kind is Kind.STRING:
+                # Arrow strings become the frame's string column without a copy.
+                chunked = pa.chunked_array(parts, pa.large_string())
+                data[col.name] = pd.arrays.ArrowStringArray(chunked)
             else:
-                data[col.name] = _from_arrow(
-                    col.kind, pa.chunked_array(parts, _ARROW_TYPES[col.kind])
-                )
+                data[col.name] = _from_numpy(col.kind, parts)
+            parts.clear()
         return pd.DataFrame(data, columns=self.schema.names)
+
+
+def _numpy_part(kind: Kind, arr: pa.Array) -> tuple[Any, Any]:
+    mask = arr.is_null().to_numpy(zero_copy_only=False)
+    if kind is Kind.TIME:
+        values = arr.cast(pa.int64()).fill_null(0).to_numpy()
+    elif kind is Kind.BOOL:
+        values = arr.fill_null(False).to_numpy(zero_copy_only=False)
+    else:
+        values = arr.fill_null(0).to_numpy()
+    return values, mask
+
+
+def _from_numpy(kind: Kind, parts: list[tuple[Any, Any]]) -> Any:
+    numpy_type = {Kind.INT: np.int64, Kind.FLOAT: np.float64, Kind.BOOL: np.bool_}
+    if parts:
+        values = np.concatenate([p[0] for p in parts])
+        mask = np.concatenate([p[1] for p in parts])
+    else:
+        values = np.array([], dtype=numpy_type.get(kind, np.int64))
+        mask = np.array([], dtype=np.bool_)
+    if kind is Kind.TIME:
+        stamps = pd.to_datetime(values, unit="ns", utc=True)
+        return pd.Series(stamps).mask(mask).astype("datetime64[ns, UTC]").array
+    if kind is Kind.BOOL:
+        return pd.arrays.BooleanArray(values.astype(np.bool_), mask)
+    if kind is Kind.INT:
+        return pd.arrays.IntegerArray(values.astype(np.int64), mask)
+    return pd.arrays.FloatingArray(values.astype(np.float64), mask)
 
 
 def _categories(col: Column) -> tuple[str, ...]:
     if col.kind is Kind.TLS_VERSION:
         return TLS_VERSION_ORDER
     return col.categories if col.kind is Kind.CATEGORY else ()
-
-
-def _from_arrow(kind: Kind, arr: pa.ChunkedArray) -> Any:
-    if kind is Kind.STRING:
-        return pd.arrays.ArrowStringArray(arr)
-    if kind is Kind.TIME:
-        return arr.to_pandas()
-    flat = arr.combine_chunks() if arr.num_chunks else pa.array([], type=arr.type)
-    mask = flat.is_null().to_numpy(zero_copy_only=False)
-    if kind is Kind.BOOL:
-        values = flat.fill_null(False).to_numpy(zero_copy_only=False)
-        return pd.arrays.BooleanArray(values, mask)
-    if kind is Kind.INT:
-        return pd.arrays.IntegerArray(flat.fill_null(0).to_numpy(), mask)
-    return pd.arrays.FloatingArray(flat.fill_null(0.0).to_numpy(), mask)
 
 
 def build_frame(

@@ -42,7 +42,7 @@ class TrustPolicy:
     patterns: tuple[str, ...] = ()
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def org_domain(host: str | None) -> str | None:
     """The organisation part of a host name: the last two labels (three under ``co.uk``-style
     suffixes). None for addresses and single labels."""
@@ -85,7 +85,7 @@ def is_local(h: ReceivedHeader) -> bool:
     return bool(_LMTP.match(h.protocol or "")) and (h.from_ip is None or _private(h.from_ip))
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _private(ip: str) -> bool:
     try:
         return ipaddress.ip_address(ip.split("%", 1)[0]).is_private

@@ -34,7 +34,7 @@ _NOT_NAMES = frozenset({"unverified", "verified", "may be forged"})
 _HELO = re.compile(r'(?:\bhelo=|\b(?:HELO|EHLO|LHLO) )"?([^\s)"]{1,255})')
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def as_ip(text: str) -> str | None:
     """``text`` without brackets/prefix/port if it is an IPv4 or IPv6 address, else None."""
     candidate = text.strip()
@@ -204,7 +204,7 @@ def _fast_date(text: str) -> datetime | None:
     return (naive - offset if sign == "+" else naive + offset).replace(tzinfo=UTC)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=2048)
 def parse_date(text: str) -> datetime | None:
     """An RFC 5322 date (tolerant: no weekday, 2-digit years, comments) as aware UTC."""
     if not text or len(text) > 200:

@@ -214,7 +214,7 @@ _SIMPLE: tuple[tuple[Form, re.Pattern[str]], ...] = (
 MAX_COMMENT = 4096  # longer comments are not TLS statements; never feed them to a pattern
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def read_comment(text: str) -> Statement | None:
     """The TLS statement one comment makes, or None."""
     if len(text) > MAX_COMMENT:

@@ -201,7 +201,7 @@ class _Light:
     date_raw: str | None
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def _peer_of(part: str) -> tuple[str | None, str | None, str | None, str | None]:
     fast = fields.peer_fast(part)
     if fast is not None:
@@ -260,7 +260,7 @@ class ReceivedParser:
         misses: headers parsed in full.
     """
 
-    def __init__(self, size: int = 20_000) -> None:
+    def __init__(self, size: int = 4096) -> None:
         self._size = size
         self._cache: dict[str, _Template | None] = {}
         self.hits = 0
