@@ -4,7 +4,9 @@ The public API: read mailboxes into frames, parse single headers, and the record
 vocabularies they use. Everything else is internal.
 """
 
+from analyzer.analysis import AnalysisResult, analyze
 from analyzer.api import MailboxFrames, load_mailbox, messages, read_mailbox
+from analyzer.api_logs import deliveries, read_logs, read_logs_result
 from analyzer.model import (
     ClientCert,
     Dialect,
@@ -22,6 +24,7 @@ from analyzer.received import parse_received
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnalysisResult",
     "ClientCert",
     "Dialect",
     "Evidence",
@@ -34,8 +37,12 @@ __all__ = [
     "TlsFacts",
     "TlsVersion",
     "__version__",
+    "analyze",
+    "deliveries",
     "load_mailbox",
     "messages",
     "parse_received",
+    "read_logs",
+    "read_logs_result",
     "read_mailbox",
 ]

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TextIO
 
 from analyzer import api
@@ -215,7 +216,234 @@ def _run_probe(args: argparse.Namespace) -> int:
     return int(overall_exit(results))
 
 
+def _logs_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "inputs", nargs="+", metavar="INPUT",
+        help="MTA logs: plain, .gz, .bz2, .xz (by content), directories, or - for stdin",
+    )  # fmt: skip
+    p.add_argument("--format", choices=[f.value for f in TableFormat], default="csv")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--timezone", metavar="ZONE", help="zone of zone-less stamps (default UTC)")
+    p.add_argument("--issues", metavar="FILE", help="also write the issues frame to FILE")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+
+
+def _run_logs(args: argparse.Namespace, frame: str) -> int:
+    from analyzer.api_logs import read_logs_result
+
+    _check_inputs(args.inputs)
+    try:
+        result = read_logs_result(args.inputs, timezone=args.timezone)
+    except (ValueError, LookupError) as exc:  # an unknown time zone name
+        raise InputError(str(exc)) from exc
+    fmt = TableFormat(args.format)
+    df = result.events if frame == "events" else result.deliveries
+    _write(render_table(df, fmt), args.output)
+    if args.issues:
+        _write(render_table(result.issues, fmt), args.issues)
+    c = result.counts
+    if not args.quiet:
+        sys.stderr.write(
+            f"mailtls: {c.lines} lines: {c.parsed} parsed, {c.unrelated} not about TLS or "
+            f"delivery, {c.issues} issues; {len(result.events)} events, "
+            f"{len(result.deliveries)} deliveries\n"
+        )
+    return EXIT_USAGE if c.lines == 0 and c.issues else EXIT_OK
+
+
+def _report_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="mailbox exports and MTA logs, any mix"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the report here (default: summary on the terminal and mailtls-report.html)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["text", "markdown", "json", "html"],
+        help="report format (default: text summary + HTML file, or from -o's suffix)",
+    )
+    p.add_argument(
+        "--batch", action="store_true", help="one report per input plus index.html, in --out-dir"
+    )
+    p.add_argument("--out-dir", metavar="DIR", default="reports", help="for --batch")
+    p.add_argument(
+        "--since", metavar="DATE", help="ISO 8601 date or time, inclusive (UTC if no zone)"
+    )
+    p.add_argument("--until", metavar="DATE", help="ISO 8601 date or time, exclusive")
+    p.add_argument("--domain", metavar="DOMAIN", help="only evidence about this domain")
+    p.add_argument("--direction", choices=["inbound", "outbound", "local"])
+    p.add_argument(
+        "--trusted-host",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="your own servers (repeatable)",
+    )
+    p.add_argument("--timezone", metavar="ZONE", help="zone of zone-less log stamps")
+    p.add_argument(
+        "--fail-under",
+        type=float,
+        metavar="PCT",
+        help="exit 1 when under PCT %% of messages and sessions were encrypted",
+    )
+    p.add_argument(
+        "--probe",
+        action="store_true",
+        help="also probe the peers that failed in the evidence (live network)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
+def _when(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"not an ISO 8601 date or time: {text}") from exc
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+_SUFFIX_FORMAT = {
+    ".html": "html",
+    ".htm": "html",
+    ".json": "json",
+    ".md": "markdown",
+    ".txt": "text",
+}
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from analyzer import analysis
+
+    _check_inputs(args.inputs)
+    bar = ProgressBar(sys.stderr, not args.quiet)
+    options = {
+        "since": _when(args.since), "until": _when(args.until), "domain": args.domain,
+        "direction": args.direction, "trusted_hosts": args.trusted_host,
+        "timezone": args.timezone, "progress": bar,
+    }  # fmt: skip
+    if args.batch:
+        return _run_batch(args, options, bar)
+    try:
+        result = analysis.analyze(args.inputs, **options)
+    except (ValueError, LookupError) as exc:
+        raise InputError(str(exc)) from exc
+    finally:
+        bar.close()
+    fmt = args.format or _SUFFIX_FORMAT.get(os.path.splitext(args.output or "")[1].lower())
+    color = sys.stdout.isatty()
+    if fmt is None and args.output in (None, "-"):
+        from analyzer.report.text import render_summary
+
+        sys.stdout.write(render_summary(result, color))
+        _write(result.render("html"), "mailtls-report.html")
+        if not args.quiet:
+            sys.stderr.write("mailtls: full report written to mailtls-report.html\n")
+    else:
+        _write(
+            result.render(fmt or "text", color=color and args.output in (None, "-")), args.output
+        )
+    if args.probe:
+        _probe_evidence(result)
+    if args.fail_under is not None and result.fails(args.fail_under):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _run_batch(args: argparse.Namespace, options: dict[str, object], bar: ProgressBar) -> int:
+    from pathlib import Path
+
+    from analyzer import analysis
+    from analyzer.report.index import IndexEntry, report_filenames
+    from analyzer.report.index import render as render_index
+
+    fmt = args.format or "html"
+    ext = {"markdown": "md", "text": "txt"}.get(fmt, fmt)
+    out = Path(args.out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {out}: {exc.strerror}") from exc
+    entries = []
+    failed = False
+    for inp, name in zip(args.inputs, report_filenames(args.inputs, ext), strict=True):
+        try:
+            result = analysis.analyze([inp], **options)  # type: ignore[arg-type]
+        except (ValueError, LookupError) as exc:
+            raise InputError(str(exc)) from exc
+        _write(result.render(fmt), str(out / name))
+        entries.append(IndexEntry(inp, name, result))
+        failed |= args.fail_under is not None and result.fails(args.fail_under)
+    bar.close()
+    _write(render_index(entries), str(out / "index.html"))
+    if not args.quiet:
+        sys.stderr.write(f"mailtls: {len(entries)} reports and index.html in {out}\n")
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _probe_evidence(result: object) -> None:
+    from analyzer import analysis
+    from analyzer.report.probe_text import render_text
+    from analyzer.sources.probe import parse_target, probe_many
+
+    hosts = analysis.probe_hosts(result)  # type: ignore[arg-type]
+    targets = []
+    for host in hosts:
+        try:
+            targets.append(parse_target(host))
+        except ValueError:
+            continue
+    if targets:
+        sys.stdout.write("\n" + render_text(probe_many(targets)))
+
+
+def _tlsrpt_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="LOG", help="outbound MTA logs")
+    p.add_argument("--organization", required=True, help="organization-name of the report")
+    p.add_argument("--contact", required=True, help="contact-info of the report")
+    p.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the UTC day reported")
+    p.add_argument("-o", "--output", metavar="DIR", default=".", help="directory for the reports")
+    p.add_argument("--timezone", metavar="ZONE", help="zone of zone-less log stamps")
+
+
+def _run_tlsrpt(args: argparse.Namespace) -> int:
+    from datetime import date
+    from pathlib import Path
+
+    from analyzer import analysis
+
+    _check_inputs(args.inputs)
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError as exc:
+        raise InputError(f"--date must be YYYY-MM-DD, not {args.date}") from exc
+    try:
+        reports = analysis.tlsrpt(
+            args.inputs, organization=args.organization, contact=args.contact, day=day,
+            timezone=args.timezone,
+        )  # fmt: skip
+    except (RuntimeError, ValueError, LookupError) as exc:
+        raise InputError(str(exc)) from exc
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    for r in reports:
+        _write(r.json(), str(out / r.filename))
+    sys.stderr.write(f"mailtls: {len(reports)} TLSRPT report(s) written to {out}\n")
+    return EXIT_OK
+
+
 COMMANDS: tuple[Command, ...] = (
+    Command(
+        "report",
+        "the summary report: coverage, fallback, certificate incidents, forced-TLS readiness",
+        _report_arguments,
+        _run_report,
+    ),
     Command(
         "hops",
         "one row per Received header: per-hop TLS evidence",
@@ -227,6 +455,24 @@ COMMANDS: tuple[Command, ...] = (
         "one row per message: boundary hop, encryption inside the trust boundary",
         _mailbox_arguments,
         lambda a: _run_mailbox(a, "messages"),
+    ),
+    Command(
+        "events",
+        "one row per TLS event in MTA logs (sessions, handshake errors)",
+        _logs_arguments,
+        lambda a: _run_logs(a, "events"),
+    ),
+    Command(
+        "deliveries",
+        "one row per delivery attempt or received message in MTA logs",
+        _logs_arguments,
+        lambda a: _run_logs(a, "deliveries"),
+    ),
+    Command(
+        "tlsrpt",
+        "RFC 8460 TLS reports (one per policy domain) from outbound MTA logs",
+        _tlsrpt_arguments,
+        _run_tlsrpt,
     ),
     Command(
         "probe",

@@ -22,6 +22,19 @@ RULES: dict[str, set[str]] = {
     "api": {"model", "normalize", "sources", "received", "logs", "frames", "api", "api_logs"},
     "api_logs": {"model", "normalize", "sources", "logs", "frames", "api_logs"},
     "metrics": {"model", "normalize", "frames", "metrics"},
+    "analysis": {
+        "model",
+        "normalize",
+        "sources",
+        "received",
+        "logs",
+        "frames",
+        "api",
+        "api_logs",
+        "metrics",
+        "report",
+        "analysis",
+    },
     "report": {"model", "normalize", "frames", "metrics", "report"},
     "cli": {"*"},
     "__init__": {"*"},
@@ -51,7 +64,10 @@ def _imports(path: Path) -> list[str]:
         if isinstance(node, ast.Import):
             names.extend(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.append(node.module)
+            if node.module == "analyzer":  # "from analyzer import api": the module is api
+                names.extend(f"analyzer.{a.name}" for a in node.names)
+            else:
+                names.append(node.module)
     return names
 
 

@@ -161,9 +161,14 @@ def messages_frame(hops: pd.DataFrame, info: pd.DataFrame | None = None) -> pd.D
         agg[col] = counts[ev] if ev in counts.columns else 0
     gi = inside.groupby(key, dropna=False, sort=False, observed=True)
     enc = inside["encrypted"]
-    any_false = (enc == False).fillna(False).groupby(  # noqa: E712 - nullable boolean
-        [inside[k] for k in key], dropna=False, sort=False
-    ).any()
+    any_false = (
+        (enc == False)
+        .fillna(False)
+        .groupby(  # noqa: E712 - nullable boolean
+            [inside[k] for k in key], dropna=False, sort=False
+        )
+        .any()
+    )
     any_unknown = enc.isna().groupby([inside[k] for k in key], dropna=False, sort=False).any()
     # False if any hop inside was plaintext; unknown if any was unknown; else True.
     inside_enc = pd.Series(True, index=any_false.index, dtype="boolean").mask(any_unknown)

@@ -152,8 +152,4 @@ def _continues(current: Clause, word: str) -> bool:
     is not expected, so only ``tls`` needs care: it is a clause (RFC 8314) only when followed
     by a cipher, which the caller checks; here every keyword starts a clause.
     """
-    return (
-        word == "tls"
-        and current.key == "with"
-        and all(i.startswith("(") for i in current.items)
-    )
+    return word == "tls" and current.key == "with" and all(i.startswith("(") for i in current.items)

@@ -1,0 +1,496 @@
+"""Join TLS session lines to the deliveries they carried, and follow queue ids across retries.
+
+The algorithm is shared reference log-formats.md §2.1.8 (Postfix), §2.2 (Exim: the message
+id and the ``X=`` field on the line itself), §2.3 (Sendmail: pid). In one pass over events in
+time order:
+
+* a *session* is keyed by (host, syslog tag, pid): a Postfix ``smtp`` process handles one
+  delivery request at a time and its TLS line (no queue id) precedes the status lines of the
+  same pid; with connection caching (``conn_use=N``) the session carries forward.
+* a *message* is keyed by (host, queue id) and remembers sender, Message-ID, the attempts per
+  recipient and the TLS failure of earlier attempts, so that "TLS failed, later delivered in
+  plaintext" (fallback) and "deferred N times, then bounced" show.
+* both maps are bounded (least recently used entries are dropped first), so memory does not
+  grow with the number of lines.
+
+Pure: events in, (annotated event, deliveries) out.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import replace
+from datetime import datetime
+
+from analyzer.logs.taxonomy import is_shutdown_noise, more_specific, rfc8460
+from analyzer.model.logs import (
+    Delivery,
+    Direction,
+    EventKind,
+    FailureCategory,
+    Mta,
+    Outcome,
+    TlsEvent,
+    Trust,
+)
+
+FC = FailureCategory
+# MTAs whose TLS lines and delivery lines are tied by process id (log-formats.md §2.1.8, §2.3)
+# or session id (OpenSMTPD, §2.5)
+_PID_SESSIONS = frozenset({Mta.POSTFIX, Mta.SENDMAIL, Mta.OPENSMTPD})
+MAX_SESSIONS = 20_000
+MAX_MESSAGES = 200_000
+NOISE_WINDOW_S = 300  # a TLS error this soon after a good session with the peer is its close
+
+_FAILURES = frozenset(
+    {EventKind.TLS_FAILED, EventKind.CERTIFICATE_FAILED, EventKind.CONNECTION_LOST}
+)
+# Postfix's own mapping of "Server certificate not verified" (log-formats.md §4.2, (P) rows):
+# a chain that verified ("Trusted") but was refused is a name mismatch, else untrusted.
+_UNVERIFIED_BY_TRUST = {
+    Trust.TRUSTED: FC.CERTIFICATE_HOST_MISMATCH,
+    Trust.UNTRUSTED: FC.CERTIFICATE_NOT_TRUSTED,
+    Trust.ANONYMOUS: FC.CERTIFICATE_NOT_TRUSTED,
+}
+
+
+class _Session:
+    """Mutable state of one open SMTP session (internal to the correlator)."""
+
+    __slots__ = ("failure", "failure_ip", "peer_ip", "received", "tls")
+
+    def __init__(self, peer_ip: str = "") -> None:
+        self.peer_ip = peer_ip
+        self.tls: TlsEvent | None = None
+        self.failure: FailureCategory | None = None
+        self.failure_ip = ""
+        self.received: list[TlsEvent] = []
+
+
+class _Message:
+    """Mutable state of one queued message (internal to the correlator)."""
+
+    __slots__ = ("attempts", "failures", "last", "message_id", "pending_noise", "sender")
+
+    def __init__(self) -> None:
+        self.last: Delivery | None = None
+        self.pending_noise: TlsEvent | None = None
+        self.sender = ""
+        self.message_id = ""
+        self.attempts: dict[str, int] = {}
+        self.failures: dict[str, FailureCategory] = {}  # recipient ("" = any) -> category
+
+
+def _same_peer(a: str, b: str) -> bool:
+    return not a or not b or a == b
+
+
+# Exim's texts for a status given without connecting (sample_data/lab/exim/mainlog:
+# "defer (-54): retry time not reached for any host", "** rcpt: retry timeout exceeded")
+_RESTATED = ("retry time not reached", "retry timeout exceeded")
+
+
+def _starts_connection(ev: TlsEvent) -> bool:
+    """Sendmail logs one ``STARTTLS=client`` line (session or ``error: connect failed``) per
+    outbound connection, before anything else of it (tls.c, deliver.c); its queue runner
+    reuses one pid for many connections."""
+    return (
+        ev.mta is Mta.SENDMAIL
+        and ev.direction is Direction.OUTBOUND
+        and (ev.kind is EventKind.TLS_ESTABLISHED or ev.detail.startswith("error: connect"))
+    )
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].lower() if "@" in address else ""
+
+
+def _failure_for(sess: _Session | None, peer_ip: str) -> FailureCategory | None:
+    if sess is None or sess.failure is None or not _same_peer(sess.failure_ip, peer_ip):
+        return None
+    return sess.failure
+
+
+class Correlator:
+    """Feed events in time order; collect deliveries. Bounded state (see module doc)."""
+
+    def __init__(self, max_sessions: int = MAX_SESSIONS, max_messages: int = MAX_MESSAGES):
+        self._sessions: OrderedDict[tuple[str, str, object], _Session] = OrderedDict()
+        self._messages: OrderedDict[tuple[str, str], _Message] = OrderedDict()
+        self._max_sessions = max_sessions
+        self._max_messages = max_messages
+        self._tls_logged: set[tuple[str, str]] = set()
+        self._proxy: OrderedDict[tuple[str, str, int | None], TlsEvent] = OrderedDict()
+        self._recent_tls: OrderedDict[tuple[str, str], datetime | None] = OrderedDict()
+        self.deliveries: list[Delivery] = []
+        # events re-read once later lines showed what they meant, keyed by (origin, line_no)
+        self.revisions: dict[tuple[str, int], TlsEvent] = {}
+
+    # -- state maps ---------------------------------------------------------------------
+    def _key(self, ev: TlsEvent) -> tuple[str, str, object]:
+        return (ev.host, ev.service, ev.session_id or ev.pid)
+
+    def _session(self, ev: TlsEvent, *, reset: bool = False) -> _Session:
+        key = self._key(ev)
+        sess = self._sessions.get(key)
+        if sess is None or reset:
+            if sess is not None:
+                self._close(sess, None)
+            sess = _Session(ev.peer_ip)
+            self._sessions[key] = sess
+            if len(self._sessions) > self._max_sessions:
+                _, old = self._sessions.popitem(last=False)
+                self._close(old, None)
+        else:
+            self._sessions.move_to_end(key)
+        return sess
+
+    def _message(self, host: str, qid: str) -> _Message:
+        key = (host, qid)
+        msg = self._messages.get(key)
+        if msg is None:
+            msg = _Message()
+            self._messages[key] = msg
+            if len(self._messages) > self._max_messages:
+                self._messages.popitem(last=False)
+        else:
+            self._messages.move_to_end(key)
+        return msg
+
+    # -- events -------------------------------------------------------------------------
+    def feed(self, ev: TlsEvent) -> TlsEvent:
+        """Account for one event; return it, re-annotated when the session changes its meaning
+        (a TLS error after a successful handshake of the same session is shutdown noise)."""
+        kind = ev.kind
+        if kind in (EventKind.TLS_ESTABLISHED, EventKind.TLS_REUSED):
+            self._on_tls(ev)
+        elif kind in _FAILURES:
+            return self._on_failure(ev)
+        elif kind is EventKind.DELIVERY:
+            self._on_delivery(ev)
+        elif kind is EventKind.REPLAY:
+            self._on_replay(ev)
+        elif kind is EventKind.RECEIVED:
+            self._on_received(ev)
+        elif kind is EventKind.REJECTED:
+            by_pid = ev.mta in _PID_SESSIONS
+            self._emit(ev, self._sessions.get(self._key(ev)) if by_pid else None, None)
+        else:
+            self._on_bookkeeping(ev)
+        return ev
+
+    def _on_bookkeeping(self, ev: TlsEvent) -> None:
+        kind = ev.kind
+        if kind is EventKind.CONNECT and ev.direction is not Direction.OUTBOUND:
+            self._session(ev, reset=True)
+        elif kind is EventKind.DISCONNECT and ev.direction is not Direction.OUTBOUND:
+            sess = self._sessions.pop(self._key(ev), None)
+            if sess is not None:
+                self._close(sess, ev.encrypted)
+        elif kind is EventKind.MESSAGE_ID and ev.queue_id:
+            self._message(ev.host, ev.queue_id).message_id = ev.message_id
+        elif kind is EventKind.QUEUED and ev.queue_id:
+            self._message(ev.host, ev.queue_id).sender = ev.sender
+        elif kind is EventKind.REMOVED:
+            self._messages.pop((ev.host, ev.queue_id), None)
+
+    def _on_tls(self, ev: TlsEvent) -> None:
+        self._tls_logged.add((ev.host, ev.service))
+        sess = self._session(ev)
+        if ev.direction is not Direction.INBOUND and (
+            _starts_connection(ev) or not _same_peer(sess.failure_ip, ev.peer_ip)
+        ):
+            sess.failure, sess.failure_ip = None, ""  # a new connection
+        sess.peer_ip = ev.peer_ip or sess.peer_ip
+        sess.tls = ev
+        self._good_tls(ev)
+        if ev.service.endswith("tlsproxy"):
+            self._proxy[(ev.host, ev.peer_ip, ev.peer_port)] = ev
+            if len(self._proxy) > self._max_sessions:
+                self._proxy.popitem(last=False)
+
+    def _good_tls(self, ev: TlsEvent) -> None:
+        """Remember a successful TLS session with a peer (for shutdown-noise detection)."""
+        if ev.peer_ip:
+            key = (ev.host, ev.peer_ip)
+            self._recent_tls[key] = ev.timestamp
+            self._recent_tls.move_to_end(key)
+            if len(self._recent_tls) > self._max_sessions:
+                self._recent_tls.popitem(last=False)
+
+    def _after_good_tls(self, ev: TlsEvent, sess: _Session | None) -> bool:
+        if sess is not None and sess.tls is not None and _same_peer(sess.tls.peer_ip, ev.peer_ip):
+            return True
+        if not ev.peer_ip:
+            return False
+        key = (ev.host, ev.peer_ip)
+        if key not in self._recent_tls:
+            return False
+        when = self._recent_tls[key]
+        if when is None or ev.timestamp is None:
+            return True
+        return abs((ev.timestamp - when).total_seconds()) <= NOISE_WINDOW_S
+
+    def _on_failure(self, ev: TlsEvent) -> TlsEvent:
+        self._tls_logged.add((ev.host, ev.service))
+        if ev.mta not in _PID_SESSIONS:
+            return self._on_message_failure(ev)
+        sess = self._session(ev)
+        if _starts_connection(ev):
+            sess.tls, sess.failure, sess.failure_ip = None, None, ""
+        if (
+            ev.failure_category in (FC.CONNECTION_LOST, FC.HANDSHAKE_FAILURE, None)
+            and is_shutdown_noise(ev.detail)
+            and self._after_good_tls(ev, sess)
+        ):
+            return replace(
+                ev, kind=EventKind.TLS_NOISE, failure_category=None, rfc8460_result_type=None
+            )
+        if sess.failure is None or _same_peer(sess.failure_ip, ev.peer_ip):
+            sess.failure = more_specific(sess.failure, ev.failure_category)
+        else:
+            sess.failure = ev.failure_category
+        sess.failure_ip = ev.peer_ip or sess.failure_ip
+        if ev.queue_id and ev.failure_category is not None:
+            msg = self._message(ev.host, ev.queue_id)
+            msg.failures[""] = more_specific(msg.failures.get(""), ev.failure_category) or (
+                ev.failure_category
+            )
+        return ev
+
+    def _on_message_failure(self, ev: TlsEvent) -> TlsEvent:
+        """A failure of an MTA whose lines are tied by message id, not by process (Exim)."""
+        if not ev.queue_id:
+            if is_shutdown_noise(ev.detail) and self._after_good_tls(ev, None):
+                return replace(
+                    ev, kind=EventKind.TLS_NOISE, failure_category=None, rfc8460_result_type=None
+                )
+            return ev
+        msg = self._message(ev.host, ev.queue_id)
+        if is_shutdown_noise(ev.detail) and "delivering unencrypted" not in ev.detail:
+            # Exim logs the close of a delivery's session before its "=>" line: wait for it
+            msg.pending_noise = ev
+        elif ev.failure_category is not None:
+            msg.failures[""] = more_specific(msg.failures.get(""), ev.failure_category) or (
+                ev.failure_category
+            )
+        return ev
+
+    def _on_received(self, ev: TlsEvent) -> None:
+        if ev.encrypted:
+            self._good_tls(ev)
+        msg = self._message(ev.host, ev.queue_id)
+        msg.sender = ev.sender or msg.sender
+        msg.message_id = ev.message_id or msg.message_id
+        if ev.encrypted is not None or ev.tls_version is not None or ev.mta is not Mta.POSTFIX:
+            by_pid = ev.mta in _PID_SESSIONS
+            self._emit(ev, self._sessions.get(self._key(ev)) if by_pid else None, None)
+            return
+        self._session(ev).received.append(ev)  # Postfix: decided at "disconnect"
+
+    def _close(self, sess: _Session, counters: bool | None) -> None:
+        for ev in sess.received:
+            self._emit(ev, sess, counters)
+        sess.received = []
+
+    def _on_replay(self, ev: TlsEvent) -> None:
+        # postfix/error replays a cached reason: not a new attempt (log-formats.md §2.1.8.5)
+        if ev.queue_id and ev.failure_category is not None:
+            msg = self._message(ev.host, ev.queue_id)
+            msg.failures.setdefault(ev.recipient, ev.failure_category)
+        if ev.outcome is Outcome.BOUNCED:
+            self._on_delivery(ev)
+
+    def _on_delivery(self, ev: TlsEvent) -> None:
+        if ev.outcome is None:
+            return
+        if ev.encrypted:
+            self._good_tls(ev)
+        # Exim lines carry their own TLS facts; its pid-less lines share no session
+        by_session = ev.kind is EventKind.DELIVERY and ev.mta in _PID_SESSIONS
+        sess = self._sessions.get(self._key(ev)) if by_session else None
+        self._emit(ev, sess, None)
+
+    # -- deliveries ---------------------------------------------------------------------
+    def _session_tls(self, ev: TlsEvent, sess: _Session | None) -> TlsEvent | None:
+        if ev.tls_version is not None or ev.cipher is not None:
+            return ev  # the line carries its own TLS facts (Exim X=, Sendmail)
+        if sess is not None and sess.tls is not None and _same_peer(sess.tls.peer_ip, ev.peer_ip):
+            return sess.tls
+        if ev.direction is Direction.OUTBOUND and ev.peer_ip:
+            return self._proxy.get((ev.host, ev.peer_ip, ev.peer_port))
+        return None
+
+    def _settle_noise(self, ev: TlsEvent, msg: _Message) -> None:
+        """Exim logs the close of a delivery's TLS session before the delivery line: decide
+        now whether that error was shutdown noise (the delivery went over TLS) or a failure."""
+        pending, msg.pending_noise = msg.pending_noise, None
+        if pending is None:
+            return
+        if ev.encrypted and _same_peer(pending.peer_ip, ev.peer_ip):
+            self.revisions[(pending.origin, pending.line_no)] = replace(
+                pending, kind=EventKind.TLS_NOISE, failure_category=None, rfc8460_result_type=None
+            )
+        elif pending.failure_category is not None:
+            msg.failures[""] = more_specific(msg.failures.get(""), pending.failure_category) or (
+                pending.failure_category
+            )
+
+    def _replayed(self, ev: TlsEvent, msg: _Message | None) -> bool:
+        """A status without a connection (Exim "retry time not reached", "retry timeout
+        exceeded"; Postfix qmgr "expired"): the verdict of the last real attempt, restated."""
+        if msg is None or msg.last is None or ev.peer_ip or ev.encrypted is not None:
+            return False
+        if ev.outcome not in (Outcome.DEFERRED, Outcome.BOUNCED):
+            return False
+        restated = (
+            ev.kind is EventKind.REPLAY
+            or not ev.recipient
+            or any(text in ev.detail for text in _RESTATED)
+        )
+        if not restated:
+            return False
+        if ev.recipient and msg.last.recipient_domain != _domain(ev.recipient):
+            return False
+        last = msg.last
+        self.deliveries.append(
+            replace(
+                last,
+                timestamp=ev.timestamp,
+                outcome=ev.outcome,
+                dsn=ev.dsn or last.dsn,
+                detail=ev.detail,
+                origin=ev.origin,
+                line_no=ev.line_no,
+                failure_category=last.failure_category or ev.failure_category,
+            )
+        )
+        return True
+
+    def _emit(self, ev: TlsEvent, sess: _Session | None, counters: bool | None) -> None:
+        msg = self._message(ev.host, ev.queue_id) if ev.queue_id else None
+        if msg is not None:
+            self._settle_noise(ev, msg)
+        if self._replayed(ev, msg):
+            return
+        tls = self._session_tls(ev, sess)
+        failure = ev.failure_category
+        sess_failure = _failure_for(sess, ev.peer_ip)
+        if sess_failure is not None and (ev.outcome is not Outcome.DELIVERED or tls is None):
+            failure = more_specific(failure, sess_failure)
+        if (
+            failure is FC.CERTIFICATE_UNVERIFIED
+            and ev.mta is Mta.POSTFIX
+            and tls is not None
+            and tls.trust is not None
+        ):
+            failure = _UNVERIFIED_BY_TRUST.get(tls.trust, failure)
+        encrypted = self._encrypted(ev, tls, sess, failure, counters)
+        fallback: bool | None = False if encrypted is True else None
+        if ev.direction is Direction.INBOUND and encrypted is not None:
+            fallback = False  # a received session: what the client retried is not ours to see
+        attempt = 1
+        if msg is not None:
+            rcpt = ev.recipient
+            attempt = msg.attempts.get(rcpt, 0) + 1
+            msg.attempts[rcpt] = attempt
+            earlier = msg.failures.get(rcpt) or msg.failures.get("")
+            delivered_plain = ev.outcome is Outcome.DELIVERED and encrypted is False
+            if delivered_plain and earlier is not None:
+                fallback, failure = True, earlier
+            elif delivered_plain and failure is not None:
+                fallback = True  # same session: the handshake failed, then a plaintext retry
+            elif ev.outcome is not Outcome.DELIVERED:
+                fallback = False  # nothing was delivered, so nothing fell back
+            if failure is not None and ev.outcome in (Outcome.DEFERRED, Outcome.BOUNCED):
+                msg.failures[rcpt] = failure
+        if ev.outcome is Outcome.DELIVERED and encrypted is True:
+            # opportunistic TLS with an unverified chain: encrypted, certificate not verified
+            unverified = (
+                tls is not None
+                and tls.trust is Trust.UNTRUSTED
+                and ev.direction is Direction.OUTBOUND
+            )
+            failure = FC.CERTIFICATE_UNVERIFIED if unverified else None
+        row = self._delivery(ev, tls, msg, encrypted, failure, fallback, attempt)
+        if msg is not None:
+            msg.last = row
+        self.deliveries.append(row)
+
+    def _encrypted(
+        self,
+        ev: TlsEvent,
+        tls: TlsEvent | None,
+        sess: _Session | None,
+        failure: FailureCategory | None,
+        counters: bool | None,
+    ) -> bool | None:
+        if ev.encrypted is not None:
+            return ev.encrypted
+        if tls is not None:
+            return True
+        if counters is not None:
+            return counters
+        if failure is not None and ev.outcome in (Outcome.DEFERRED, Outcome.BOUNCED):
+            return False  # the attempt failed on TLS before any TLS session carried mail
+        if _failure_for(sess, ev.peer_ip) is not None:
+            return False  # the handshake failed: whatever was sent went in plaintext
+        if ev.direction is Direction.OUTBOUND and (ev.host, ev.service) in self._tls_logged:
+            return False  # this process logs TLS, and logged none for this delivery
+        return None
+
+    @staticmethod
+    def _delivery(
+        ev: TlsEvent,
+        tls: TlsEvent | None,
+        msg: _Message | None,
+        encrypted: bool | None,
+        failure: FailureCategory | None,
+        fallback: bool | None,
+        attempt: int,
+    ) -> Delivery:
+        inbound = ev.direction is Direction.INBOUND
+        rcpt = ev.recipient
+        at = rcpt.rfind("@")
+        outcome = ev.outcome or Outcome.DELIVERED  # a receipt: the message was accepted
+        return Delivery(
+            timestamp=ev.timestamp,
+            mta=ev.mta,
+            direction=ev.direction,
+            queue_id=ev.queue_id,
+            message_id=(msg.message_id if msg else "") or ev.message_id,
+            sender=ev.sender or (msg.sender if msg else ""),
+            recipient_domain=rcpt[at + 1 :].lower() if at >= 0 and not inbound else "",
+            peer_host=ev.peer_host,
+            peer_ip=ev.peer_ip,
+            encrypted=encrypted,
+            trust=tls.trust if tls else None,
+            tls_version=tls.tls_version if tls else None,
+            cipher=tls.cipher if tls else None,
+            bits=tls.bits if tls else None,
+            outcome=outcome,
+            fallback=fallback,
+            failure_category=failure,
+            rfc8460_result_type=(
+                None
+                if outcome is Outcome.DELIVERED and encrypted
+                else rfc8460(failure, ev.direction)
+            ),
+            attempt=attempt,
+            dsn=ev.dsn,
+            detail=ev.detail,
+            origin=ev.origin,
+            line_no=ev.line_no,
+        )
+
+    def finish(self) -> list[Delivery]:
+        """Close every open session (logs may end mid-session) and return all deliveries."""
+        while self._sessions:
+            _, sess = self._sessions.popitem(last=False)
+            self._close(sess, None)
+        return self.deliveries
+
+    def take(self) -> list[Delivery]:
+        """The deliveries found so far, handed over once (for streaming callers)."""
+        out, self.deliveries = self.deliveries, []
+        return out

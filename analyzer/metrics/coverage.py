@@ -1,0 +1,111 @@
+"""Encryption coverage of messages, hops and sessions: overall, by direction, peer, period.
+
+Definitions (each a tally of a nullable ``encrypted`` flag, see ``common``):
+
+* a **message** (mailbox) is encrypted when every hop inside the trust boundary (the boundary
+  hop and internal hops) was: the ``encrypted_inside`` column of the messages frame; a message
+  without transport headers, or with no hop inside the boundary, is unknown;
+* a **hop** counts when we can vouch for it: roles ``boundary`` and ``internal`` by default
+  (``external`` hops are claims written by others; ``local`` hops are loopback);
+* a **session** is one row of the deliveries frame (a delivery attempt or a received message).
+
+``observations`` puts messages and sessions in one frame of units (columns ``unit``,
+``direction``, ``peer_domain``, ``peer``, ``timestamp``, ``encrypted``) so that the breakdowns
+by direction, by peer domain and MX, and over time are the same function for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from analyzer.metrics.columns import blank_to_na, map_unique, text
+from analyzer.metrics.common import Tally, tally, tally_frame
+from analyzer.metrics.domains import registrable_domain
+
+VOUCHED_ROLES: tuple[str, ...] = ("boundary", "internal")
+OBSERVATION_COLUMNS = ("unit", "direction", "peer_domain", "peer", "timestamp", "encrypted")
+
+
+def message_coverage(messages: pd.DataFrame) -> Tally:
+    """Tally of messages by ``encrypted_inside`` (no-evidence messages are unknown)."""
+    return tally(messages["encrypted_inside"])
+
+
+def hop_coverage(hops: pd.DataFrame, roles: Sequence[str] = VOUCHED_ROLES) -> Tally:
+    """Tally of the hops whose role is in ``roles``."""
+    return tally(hops.loc[text(hops["role"]).isin(list(roles)).fillna(False), "encrypted"])
+
+
+def session_coverage(deliveries: pd.DataFrame) -> Tally:
+    """Tally of the sessions (delivery attempts and received messages) of the logs."""
+    return tally(deliveries["encrypted"])
+
+
+def _mailbox_units(messages: pd.DataFrame) -> pd.DataFrame:
+    peer = text(messages["boundary_from"])
+    return pd.DataFrame(
+        {
+            "unit": "message",
+            "direction": "inbound",
+            "peer_domain": map_unique(peer, registrable_domain).astype("string"),
+            "peer": peer,
+            "timestamp": messages["date"],
+            "encrypted": messages["encrypted_inside"].astype("boolean"),
+        }
+    )
+
+
+def _session_units(deliveries: pd.DataFrame) -> pd.DataFrame:
+    direction = text(deliveries["direction"])
+    host = blank_to_na(deliveries["peer_host"])
+    peer = host.mask(host == "unknown").fillna(blank_to_na(deliveries["peer_ip"]))
+    peer_domain = map_unique(peer, registrable_domain).astype("string")
+    outbound = direction == "outbound"
+    recipient = blank_to_na(deliveries["recipient_domain"]).str.lower()
+    peer_domain = peer_domain.mask(outbound.fillna(False), recipient)
+    return pd.DataFrame(
+        {
+            "unit": "session",
+            "direction": direction,
+            "peer_domain": peer_domain,
+            "peer": peer,
+            "timestamp": deliveries["timestamp"],
+            "encrypted": deliveries["encrypted"].astype("boolean"),
+        }
+    )
+
+
+def observations(messages: pd.DataFrame, deliveries: pd.DataFrame) -> pd.DataFrame:
+    """Mailbox messages (inbound) and log sessions as one frame of units.
+
+    ``peer_domain`` is the recipient domain for outbound sessions and the registrable domain
+    of the peer host otherwise (for messages: of the boundary hop's peer).
+    """
+    parts = [_mailbox_units(messages), _session_units(deliveries)]
+    frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    for col in ("unit", "direction", "peer_domain", "peer"):
+        frame[col] = frame[col].astype("string")
+    return frame[list(OBSERVATION_COLUMNS)]
+
+
+def coverage_by(units: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Tally per group of ``by`` (e.g. ``["unit", "direction"]``, ``["peer_domain"]``)."""
+    return tally_frame(units, by)
+
+
+def coverage_over_time(
+    units: pd.DataFrame, freq: str = "W", by: Sequence[str] = ("unit",)
+) -> pd.DataFrame:
+    """Tally per period (``D`` day, ``W`` week starting Monday, ``M`` month) and ``by``.
+
+    The ``period`` column is the first day of the period as ``YYYY-MM-DD``; units without a
+    timestamp are left out (their count is the difference to the overall total).
+    """
+    dated = units[units["timestamp"].notna()].copy()
+    stamps = dated["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None)
+    dated["period"] = stamps.dt.to_period(freq).dt.start_time.dt.strftime("%Y-%m-%d")
+    out = tally_frame(dated, ["period", *by])
+    return out.sort_values(["period", *by]).reset_index(drop=True)

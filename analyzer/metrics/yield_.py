@@ -1,0 +1,113 @@
+"""Parse yield: the share of Received headers and log lines understood, per dialect.
+
+A Received header is *understood* when a writer's grammar matched it (dialect other than
+``generic``); a ``generic`` header had only its ``with`` keyword read; a header that became an
+issue (unit ``header``) was not parsed at all. Log events are understood by construction;
+log lines that became issues (unit ``line``) were not. Examples of the rest come with the
+message or line they came from, so the taxonomy can grow from evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analyzer.metrics.columns import text
+from analyzer.metrics.common import share
+
+NOT_PARSED = "(not parsed)"
+YIELD_COLUMNS = ("input", "dialect", "units", "understood", "share")
+EXAMPLE_COLUMNS = ("input", "dialect", "where", "reason", "raw")
+
+
+@dataclass(frozen=True, slots=True)
+class ParseYield:
+    """How much of the input was understood.
+
+    Attributes:
+        table: per input kind (``header`` / ``line``) and dialect: units, understood, share.
+        examples: up to ``per_dialect`` examples of what was not understood, with their origin.
+        headers: Received headers seen (parsed or not).
+        headers_understood: of those, matched by a writer's grammar.
+        lines: log lines turned into events or issues.
+        lines_understood: of those, turned into events.
+    """
+
+    table: pd.DataFrame
+    examples: pd.DataFrame
+    headers: int
+    headers_understood: int
+    lines: int
+    lines_understood: int
+
+    @property
+    def header_share(self) -> float:
+        return share(self.headers_understood, self.headers)
+
+    @property
+    def line_share(self) -> float:
+        return share(self.lines_understood, self.lines)
+
+
+def _rows(kind: str, dialects: pd.Series, understood: pd.Series) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    frame = pd.DataFrame({"d": dialects.fillna(NOT_PARSED), "u": understood.astype(bool)})
+    for dialect, g in frame.groupby("d", sort=True):
+        n, ok = len(g), int(g["u"].sum())
+        rows.append((kind, str(dialect), n, ok, share(ok, n)))
+    return rows
+
+
+def _issue_examples(issues: pd.DataFrame, unit: str, per: int) -> list[tuple[object, ...]]:
+    lost = issues[text(issues["unit"]) == unit].head(per)
+    return [
+        ("header" if unit == "header" else "line", NOT_PARSED, f"{o}:{p}", str(r), str(raw))
+        for o, p, r, raw in zip(lost["origin"], lost["position"], lost["reason"],
+                                lost["raw"].fillna(""), strict=True)
+    ]  # fmt: skip
+
+
+def parse_yield(
+    hops: pd.DataFrame,
+    issues: pd.DataFrame,
+    events: pd.DataFrame,
+    log_issues: pd.DataFrame | None = None,
+    log_lines: tuple[int, int] | None = None,
+    per_dialect: int = 3,
+) -> ParseYield:
+    """The parse yield of mailbox headers (hops + issues) and log lines (events + issues).
+
+    ``log_lines`` is the log reader's own accounting, (lines read once, lines understood:
+    parsed or readable but unrelated to TLS); it sets the overall line figures. The per-MTA
+    rows count events and line issues.
+    """
+    dialect = text(hops["dialect"])
+    lost_headers = issues[text(issues["unit"]) == "header"]
+    lost_headers = lost_headers[text(lost_headers["kind"]) != "encoding"]
+    header_d = pd.concat([dialect, pd.Series([pd.NA] * len(lost_headers), dtype="string")])
+    header_ok = header_d.notna() & (header_d != "generic")
+    rows = _rows("header", header_d, header_ok)
+    generic = hops[dialect == "generic"]
+    examples: list[tuple[object, ...]] = [
+        ("header", "generic", f"{s} {m}", "no writer grammar matched", str(raw))
+        for s, m, raw in zip(generic["source"].head(per_dialect),
+                             generic["message_id"].fillna("").head(per_dialect),
+                             generic["raw"].head(per_dialect), strict=True)
+    ]  # fmt: skip
+    examples += _issue_examples(lost_headers, "header", per_dialect)
+    li = log_issues if log_issues is not None else issues.iloc[0:0]
+    lost_lines = li[text(li["unit"]) == "line"]
+    mta = pd.concat([text(events["mta"]), pd.Series([pd.NA] * len(lost_lines), dtype="string")])
+    rows += _rows("line", mta, mta.notna())
+    examples += _issue_examples(lost_lines, "line", per_dialect)
+    table = pd.DataFrame(rows, columns=list(YIELD_COLUMNS))
+    ex = pd.DataFrame(examples, columns=list(EXAMPLE_COLUMNS)).astype("string")
+    return ParseYield(
+        table=table,
+        examples=ex,
+        headers=len(header_d),
+        headers_understood=int(header_ok.sum()),
+        lines=log_lines[0] if log_lines else len(mta),
+        lines_understood=log_lines[1] if log_lines else int(mta.notna().sum()),
+    )

@@ -1,0 +1,171 @@
+"""The JSON report: every figure of the analysis, with ``schema_version``.
+
+The document follows ``docs/report.schema.json`` (JSON Schema draft 2020-12); a test validates
+real output against it. Tables are lists of objects whose keys are the metric frames' column
+names, so ``jq`` and pandas read them alike. Missing values are ``null``; times are ISO 8601
+in UTC. Strings are kept exactly (JSON escaping is the only escaping a data format needs).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from analyzer.metrics.common import Tally
+from analyzer.metrics.result import Analysis
+from analyzer.report.tables import _json_value
+
+MAX_ISSUES = 200
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``df`` as JSON-ready objects."""
+    cols = [str(c) for c in df.columns]
+    return [
+        {c: _json_value(v) for c, v in zip(cols, row, strict=True)}
+        for row in df.itertuples(index=False, name=None)
+    ]
+
+
+def tally_object(t: Tally) -> dict[str, Any]:
+    return {
+        "total": t.total,
+        "encrypted": t.encrypted,
+        "plaintext": t.plaintext,
+        "unknown": t.unknown,
+        "encrypted_share": t.encrypted_share,
+        "plaintext_share": t.plaintext_share,
+        "unknown_share": t.unknown_share,
+    }
+
+
+def _period(a: Analysis) -> dict[str, Any]:
+    stamps = pd.concat(
+        [
+            pd.to_datetime(a.messages["date"], utc=True),
+            pd.to_datetime(a.deliveries["timestamp"], utc=True),
+        ]
+    ).dropna()
+    if stamps.empty:
+        return {"first": None, "last": None}
+    return {"first": stamps.min().isoformat(), "last": stamps.max().isoformat()}
+
+
+def _summary(a: Analysis) -> dict[str, Any]:
+    s = a.summary
+    return {
+        "headlines": list(s.headlines),
+        "weak_units": s.weak_units,
+        "strength_units": s.strength_units,
+        "incidents": s.incidents,
+        "safe_domains": s.safe_domains,
+        "breaking_domains": s.breaking_domains,
+        "issues": s.issues,
+        "headers_understood_share": s.headers_understood_share,
+    }
+
+
+def _coverage(a: Analysis) -> dict[str, Any]:
+    c = a.coverage
+    return {
+        "messages": tally_object(c.messages),
+        "hops": tally_object(c.hops),
+        "sessions": tally_object(c.sessions),
+        "by_role": records(c.by_role),
+        "by_direction": records(c.by_direction),
+        "by_peer": records(c.by_peer),
+        "by_week": records(c.by_week),
+    }
+
+
+def _fallback(a: Analysis) -> dict[str, Any]:
+    f = a.fallback
+    return {
+        "delivered": f.delivered,
+        "encrypted": f.encrypted,
+        "plaintext": f.plaintext,
+        "unknown": f.unknown,
+        "rate": f.rate,
+        "by_reason": dict(f.by_reason),
+        "by_domain": records(a.fallback_by_domain),
+        "by_week": records(a.fallback_by_week),
+    }
+
+
+def _yield(a: Analysis) -> dict[str, Any]:
+    y = a.parse_yield
+    return {
+        "headers": y.headers,
+        "headers_understood": y.headers_understood,
+        "header_share": y.header_share,
+        "lines": y.lines,
+        "lines_understood": y.lines_understood,
+        "line_share": y.line_share,
+        "by_dialect": records(y.table),
+        "examples": records(y.examples),
+    }
+
+
+def _issues(a: Analysis) -> dict[str, Any]:
+    both = pd.concat([a.issues, a.log_issues], ignore_index=True)
+    kinds = both["kind"].astype("string").value_counts(sort=False)
+    return {
+        "total": len(both),
+        "by_kind": {str(k): int(n) for k, n in sorted(kinds.items())},
+        "examples": records(both.head(MAX_ISSUES)),
+    }
+
+
+def document(a: Analysis) -> dict[str, Any]:
+    """The JSON report as a Python object."""
+    f = a.filters
+    return {
+        "schema_version": a.schema_version,
+        "inputs": [{"path": i.path, "kind": i.kind, "detail": i.detail} for i in a.inputs],
+        "filters": {
+            "since": f.since.isoformat() if f.since else None,
+            "until": f.until.isoformat() if f.until else None,
+            "domain": f.domain,
+            "direction": f.direction,
+            "trusted_hosts": list(f.trusted_hosts),
+        },
+        "counts": {
+            "messages_read": a.messages_read,
+            "messages_lost": a.messages_lost,
+            "headers_read": a.headers_read,
+            "headers_lost": a.headers_lost,
+            "messages": len(a.messages),
+            "hops": len(a.hops),
+            "events": len(a.events),
+            "deliveries": len(a.deliveries),
+        },
+        "period": _period(a),
+        "summary": _summary(a),
+        "coverage": _coverage(a),
+        "fallback": _fallback(a),
+        "strength": {
+            "units": len(a.strength),
+            "versions": records(a.versions),
+            "ciphers": records(a.ciphers),
+            "weaknesses": records(a.weaknesses),
+        },
+        "incidents": records(a.incidents),
+        "handshake_failures": {"by_category": records(a.failures), "top_errors": records(a.errors)},
+        "readiness": {
+            "domains": records(a.readiness.table),
+            "safe_to_force": list(a.readiness.safe_outbound),
+            "would_break": list(a.readiness.breaking_outbound),
+            "postfix_policy_map": a.readiness.policy_map,
+        },
+        "parse_yield": _yield(a),
+        "header_log_join": records(a.join),
+        "issues": _issues(a),
+    }
+
+
+def render(a: Analysis, color: bool = False) -> str:
+    """The JSON report (``color`` is ignored: JSON has none)."""
+    del color
+    return json.dumps(document(a), ensure_ascii=False, indent=2) + "\n"

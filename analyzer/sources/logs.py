@@ -1,0 +1,433 @@
+"""Read log files as numbered text lines: plain, gzip, bzip2 or xz, files, directories, stdin.
+
+I/O only. Compression is detected by magic bytes (RFC 1952 ``1f 8b``, bzip2 ``BZh``, xz
+``fd 37 7a 58 5a 00``), never by name. Reading streams in bounded memory: a line is never
+longer than ``MAX_LINE`` bytes in memory and decompression is done in bounded slices.
+Anything unreadable (a broken gzip member, binary junk, an overlong line, a decompression
+bomb) becomes a ``ParseIssue(unit="line")`` or ``unit="file"`` and reading goes on.
+"""
+
+from __future__ import annotations
+
+import bz2
+import io
+import lzma
+import re
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import BinaryIO
+
+from analyzer.model.common import IssueKind, ParseIssue, clip
+
+MAX_LINE = 1 << 20  # lines up to 1 MiB are read; longer ones become issues
+CHUNK = 1 << 16
+OUT_SLICE = 1 << 20  # most decompressed bytes produced per call
+BOMB_RATIO = 1000  # decompressed/compressed beyond this (after BOMB_FLOOR bytes) stops the file
+BOMB_FLOOR = 64 << 20
+HEAD_BYTES = 1 << 16
+
+
+class Compression(StrEnum):
+    """Container format of a log file, from its magic bytes."""
+
+    NONE = "none"
+    GZIP = "gzip"
+    BZIP2 = "bzip2"
+    XZ = "xz"
+    ZSTD = "zstd"
+
+
+_MAGIC: tuple[tuple[bytes, Compression], ...] = (
+    (b"\x1f\x8b\x08", Compression.GZIP),
+    (b"BZh", Compression.BZIP2),
+    (b"\xfd7zXZ\x00", Compression.XZ),
+    (b"\x28\xb5\x2f\xfd", Compression.ZSTD),
+)
+
+
+def detect_compression(head: bytes) -> Compression:
+    """The container of a file whose first bytes are ``head``."""
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    return Compression.NONE
+
+
+# First line shapes of the formats read by analyzer.logs.prefix (log-formats.md §5).
+_LOG_START = re.compile(
+    rb"(?:[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d |\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d"
+    rb"|<\d{1,3}>1 |\{\"|#Software: |#Fields: |@4000)"
+)
+
+
+def looks_like_log(head: bytes) -> bool:
+    """Whether ``head`` (a file's first bytes) looks like a log we read.
+
+    Compressed heads are decompressed as far as they go.
+    """
+    kind = detect_compression(head)
+    if kind is Compression.ZSTD:
+        return True
+    if kind is not Compression.NONE:
+        try:
+            head = _decompressor(kind).decompress(head, HEAD_BYTES)
+        except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+            return False
+    head = head.lstrip(b"\xef\xbb\xbf")
+    return _LOG_START.match(head) is not None and b"\x00" not in head[:4096]
+
+
+def _decompressor(
+    kind: Compression,
+) -> zlib._Decompress | bz2.BZ2Decompressor | lzma.LZMADecompressor:
+    if kind is Compression.GZIP:
+        return zlib.decompressobj(31)
+    if kind is Compression.BZIP2:
+        return bz2.BZ2Decompressor()
+    return lzma.LZMADecompressor()
+
+
+@dataclass(frozen=True, slots=True)
+class LogFile:
+    """One input to read.
+
+    Attributes:
+        origin: the name rows will carry (the path as given, ``-`` for stdin).
+        path: file path, or None for a stream.
+        mtime: modification time (aware UTC), or None for a stream.
+        rotation_date: date in a name such as ``maillog-20240101``, aware UTC, else None.
+        rotation_index: N of ``mail.log.N[.gz]`` (0 when absent): higher is older.
+        size: size in bytes on disk, or None.
+    """
+
+    origin: str
+    path: Path | None
+    mtime: datetime | None
+    rotation_date: datetime | None
+    rotation_index: int
+    size: int | None
+
+    @property
+    def reference(self) -> datetime | None:
+        """When the file was last written, for year-less time stamps."""
+        return self.rotation_date or self.mtime
+
+
+_ROTATION_DATE = re.compile(r"(?<!\d)(20\d\d)(\d\d)(\d\d)(?!\d)")
+_ROTATION_INDEX = re.compile(r"\.(\d{1,4})(?:\.(?:gz|bz2|xz|zst))?$")
+
+
+def describe(path: Path) -> LogFile:
+    """The ``LogFile`` of ``path`` (stat only, nothing read)."""
+    st = path.stat()
+    name = path.name
+    date = None
+    dm = _ROTATION_DATE.search(name)
+    if dm is not None:
+        try:
+            date = datetime(int(dm[1]), int(dm[2]), int(dm[3]), tzinfo=UTC)
+        except ValueError:
+            date = None
+    im = _ROTATION_INDEX.search(name)
+    return LogFile(
+        origin=str(path),
+        path=path,
+        mtime=datetime.fromtimestamp(st.st_mtime, UTC),
+        rotation_date=date,
+        rotation_index=int(im[1]) if im else 0,
+        size=st.st_size,
+    )
+
+
+def discover(inputs: Iterable[str | Path]) -> tuple[list[LogFile], list[ParseIssue]]:
+    """Expand files and directories (recursively, log-looking files only) into ``LogFile``s.
+
+    The same file named twice (same device and inode) is kept once.
+    """
+    files: list[LogFile] = []
+    issues: list[ParseIssue] = []
+    seen: set[tuple[int, int]] = set()
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            candidates = sorted(p for p in path.rglob("*") if p.is_file())
+            explicit = False
+        else:
+            candidates = [path]
+            explicit = True
+        for p in candidates:
+            try:
+                st = p.stat()
+                if (st.st_dev, st.st_ino) in seen:
+                    continue
+                if not explicit and not looks_like_log(_read_head(p)):
+                    continue
+                seen.add((st.st_dev, st.st_ino))
+                files.append(describe(p))
+            except OSError as exc:
+                issues.append(
+                    ParseIssue(str(p), 0, IssueKind.UNREADABLE, f"cannot open: {exc}", unit="file")
+                )
+    return files, issues
+
+
+def _read_head(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(HEAD_BYTES)
+
+
+def order_by_time(
+    files: list[LogFile], first_stamp: Callable[[LogFile], datetime | None] | None = None
+) -> list[LogFile]:
+    """Oldest first: by the first time stamp inside (``first_stamp``), else by rotation date,
+    rotation index (``.2`` before ``.1`` before none) and modification time; never by name."""
+
+    def key(f: LogFile) -> tuple[float, float, int, float]:
+        stamp = first_stamp(f) if first_stamp else None
+        ref = f.rotation_date or f.mtime
+        return (
+            stamp.timestamp() if stamp else float("inf"),
+            ref.timestamp() if ref else float("inf"),
+            -f.rotation_index,
+            f.mtime.timestamp() if f.mtime else float("inf"),
+        )
+
+    return sorted(files, key=key)
+
+
+class _Inflate(io.RawIOBase):
+    """Decompress a gzip/bzip2/xz stream in bounded slices, member after member.
+
+    A corrupt member is reported and skipped: reading resumes at the next magic number.
+    """
+
+    def __init__(self, raw: BinaryIO, kind: Compression, origin: str, issues: list[ParseIssue]):
+        self._raw = raw
+        self._kind = kind
+        self._magic = next(m for m, k in _MAGIC if k is kind)
+        self._origin = origin
+        self._issues = issues
+        self._dec = _decompressor(kind)
+        self._pending = b""  # compressed input not yet given to the decompressor
+        self._out = b""
+        self._in_total = 0
+        self._out_total = 0
+        self._done = False
+        self._started = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._out and not self._done:
+            self._step()
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def _issue(self, kind: IssueKind, reason: str) -> None:
+        self._issues.append(ParseIssue(self._origin, self._out_total, kind, reason, unit="line"))
+
+    def _needs_input(self) -> bool:
+        dec = self._dec
+        if isinstance(dec, bz2.BZ2Decompressor | lzma.LZMADecompressor):
+            return dec.needs_input
+        return not dec.unconsumed_tail
+
+    def _step(self) -> None:
+        if not self._pending and self._needs_input():
+            chunk = self._raw.read(CHUNK)
+            if not chunk:
+                if self._started:
+                    self._issue(IssueKind.TRUNCATED, f"{self._kind} stream ends inside a member")
+                self._done = True
+                return
+            self._in_total += len(chunk)
+            self._pending = chunk
+        try:
+            self._decompress()
+        except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
+            self._issue(IssueKind.UNREADABLE, f"corrupt {self._kind} data skipped: {exc}")
+            self._resync()
+            return
+        if self._out_total > BOMB_FLOOR and self._out_total > BOMB_RATIO * max(self._in_total, 1):
+            self._issue(IssueKind.OVERSIZED, "decompression ratio over 1000:1: stopped (bomb?)")
+            self._done = True
+            self._out = b""
+
+    def _decompress(self) -> None:
+        dec = self._dec
+        data = self._pending
+        if isinstance(dec, bz2.BZ2Decompressor | lzma.LZMADecompressor):
+            out = dec.decompress(data, OUT_SLICE)
+        else:
+            out = dec.decompress(dec.unconsumed_tail + data, OUT_SLICE)
+        self._pending = b""
+        self._started = True
+        self._out += out
+        self._out_total += len(out)
+        if dec.eof:
+            rest = dec.unused_data
+            self._dec = _decompressor(self._kind)
+            self._started = False
+            self._pending = rest.lstrip(b"\x00")  # padding between members is allowed
+            if self._pending and not self._pending.startswith(self._magic[:2]):
+                self._issue(IssueKind.UNREADABLE, "junk after a compressed member skipped")
+                self._resync()
+
+    def _resync(self) -> None:
+        """Drop input up to the next member's magic number."""
+        self._dec = _decompressor(self._kind)
+        self._started = False
+        buf = self._pending[1:]
+        while True:
+            at = buf.find(self._magic)
+            if at >= 0:
+                self._pending = buf[at:]
+                return
+            keep = buf[-(len(self._magic) - 1) :]
+            chunk = self._raw.read(CHUNK)
+            if not chunk:
+                self._pending = b""
+                self._done = True
+                return
+            self._in_total += len(chunk)
+            buf = keep + chunk
+
+
+# Bytes that occur in text; what is left after deleting them is binary junk.
+_TEXT = bytes(range(0x20, 0x7F)) + b"\t\r\n\x0b\x0c" + bytes(range(0x80, 0x100))
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    """One decoded line.
+
+    Attributes:
+        line_no: 1-based line number after decompression.
+        text: the line without its end-of-line, decoded as UTF-8 (bad bytes replaced).
+        complete: False for a last line without its newline (a file cut while written).
+    """
+
+    line_no: int
+    text: str
+    complete: bool = True
+
+
+class _Prepend(io.RawIOBase):
+    """A raw stream that first returns ``head`` and then the rest of ``rest``."""
+
+    def __init__(self, head: bytes, rest: BinaryIO):
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def open_stream(raw: BinaryIO, origin: str, issues: list[ParseIssue]) -> BinaryIO:
+    """A buffered, decompressed view of ``raw`` (compression sniffed from its first bytes)."""
+    head = raw.read(8)
+    kind = detect_compression(head)
+    base: io.RawIOBase = _Prepend(head, raw)
+    if kind is Compression.ZSTD:
+        issues.append(
+            ParseIssue(
+                origin,
+                0,
+                IssueKind.UNSUPPORTED,
+                "zstd-compressed: decompress it first (zstd -d)",
+                unit="file",
+            )
+        )
+        return io.BytesIO(b"")
+    if kind is not Compression.NONE:
+        base = _Inflate(io.BufferedReader(base, CHUNK), kind, origin, issues)
+    return io.BufferedReader(base, CHUNK)
+
+
+def iter_lines(
+    raw: BinaryIO, origin: str, issues: list[ParseIssue]
+) -> Iterator[TextLine | ParseIssue]:
+    """Numbered lines of ``raw``; unreadable lines come out as ``ParseIssue(unit="line")``.
+
+    ``issues`` collects container-level problems (corrupt members) as they are found.
+    """
+    stream = open_stream(raw, origin, issues)
+    readline = stream.readline
+    line_no = 0
+    while True:
+        try:
+            data = readline(MAX_LINE + 1)
+        except (OSError, EOFError) as exc:
+            issues.append(
+                ParseIssue(origin, line_no, IssueKind.UNREADABLE, f"read error: {exc}", unit="file")
+            )
+            return
+        if not data:
+            return
+        line_no += 1
+        if len(data) > MAX_LINE and not data.endswith(b"\n"):
+            yield ParseIssue(
+                origin,
+                line_no,
+                IssueKind.OVERSIZED,
+                f"line longer than {MAX_LINE} bytes skipped",
+                clip(data[:200].decode("utf-8", "replace"), 200),
+                unit="line",
+            )
+            while data and not data.endswith(b"\n"):
+                data = readline(MAX_LINE)
+            continue
+        complete = data.endswith(b"\n")
+        data = data.rstrip(b"\r\n")
+        junk = len(data.translate(None, _TEXT))
+        if junk and junk * 20 >= len(data):
+            yield ParseIssue(
+                origin,
+                line_no,
+                IssueKind.MALFORMED,
+                "binary data, not text",
+                clip(data[:200].decode("latin-1"), 200),
+                unit="line",
+            )
+            continue
+        yield TextLine(line_no, data.decode("utf-8", "replace"), complete)
+
+
+def open_file(f: LogFile) -> BinaryIO:
+    """Open ``f`` for reading as raw bytes (the caller closes it)."""
+    if f.path is None:
+        raise ValueError(f"{f.origin} is a stream, not a file")
+    return f.path.open("rb")
+
+
+def head_text(f: LogFile, lines: int = 5) -> list[str]:
+    """The first ``lines`` readable lines of ``f`` (decompressed), for ordering by time."""
+    out: list[str] = []
+    scratch: list[ParseIssue] = []
+    try:
+        with open_file(f) as fh:
+            for item in iter_lines(fh, f.origin, scratch):
+                if isinstance(item, TextLine):
+                    out.append(item.text)
+                    if len(out) >= lines:
+                        break
+    except OSError:
+        return out
+    return out

@@ -1,0 +1,144 @@
+"""Benchmark: read_logs + deliveries against pflogsumm on the same >= 2,000,000-line Postfix log.
+
+The log is built from the MTA lab's genuine Postfix lines (sample_data/lab/postfix/mail.log):
+the whole lab run is repeated with new queue ids, pids and time stamps (shifted by the run's
+length each time), written with RFC 3164 stamps, which pflogsumm 1.1.5 (Debian) reads.
+Both contenders run as child processes of this one invocation; the script prints each one's
+wall time and peak resident memory (wait4 rusage) and the ratio.
+
+    python bench/bench_logs.py [--lines 2000000] [--keep PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB_LOG = ROOT / "sample_data" / "lab" / "postfix" / "mail.log"
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) ")
+_PID = re.compile(r"\[(\d+)\]: ")
+_QID = re.compile(r"\b[0-9A-F]{10,11}\b")
+
+OURS = """
+import sys, time
+from analyzer.api_logs import deliveries, read_logs_result
+start = time.perf_counter()
+result = read_logs_result(sys.argv[1])
+found = deliveries(result.events)
+took = time.perf_counter() - start
+c = result.counts
+print(f"{took:.3f} {len(result.events)} {len(found)} {c.lines} {c.parsed} {c.unrelated} {c.issues}")
+"""
+
+STREAM = """
+import sys, time
+from analyzer.api_logs import deliveries
+start = time.perf_counter()
+found = deliveries(sys.argv[1])
+print(f"{time.perf_counter() - start:.3f} {len(found)}")
+"""
+
+
+def _renamer(mapping: dict[str, str]) -> Callable[[re.Match[str]], str]:
+    return lambda m: mapping.get(m[0], m[0])
+
+
+def _pid_shifter(offset: int) -> Callable[[re.Match[str]], str]:
+    return lambda m: f"[{(int(m[1]) + offset) % 4_000_000 + 100}]: "
+
+
+def build(target_lines: int, out: Path) -> int:
+    """Write the benchmark log; return its number of lines."""
+    lab = LAB_LOG.read_text().splitlines()
+    parsed = []
+    for line in lab:
+        m = _STAMP.match(line)
+        if m is None:
+            continue
+        parsed.append((datetime.fromisoformat(m[1]), line[m.end() :]))
+    first, last = parsed[0][0], parsed[-1][0]
+    span = (last - first) + timedelta(seconds=1)
+    qids = sorted({q for _, rest in parsed for q in _QID.findall(rest)})
+    copies = -(-target_lines // len(parsed))
+    written = 0
+    with out.open("w") as fh:
+        for k in range(copies):
+            shift = span * k
+            mapping = {q: f"{k:05X}{i:06X}" for i, q in enumerate(qids)}
+            new_qid = _renamer(mapping)
+            new_pid = _pid_shifter(977 * k)
+            chunk = []
+            for ts, rest in parsed:
+                rest = _PID.sub(new_pid, _QID.sub(new_qid, rest), 1)
+                stamp = ts + shift
+                chunk.append(f"{stamp:%b} {stamp.day:2d} {stamp:%H:%M:%S} {rest}\n")
+            fh.writelines(chunk)
+            written += len(chunk)
+    return written
+
+
+def run(argv: list[str]) -> tuple[float, int, str]:
+    """Wall time, peak RSS (KiB) and stdout of a child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdout is not None
+    out = proc.stdout.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    took = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed with exit code {proc.returncode}")
+    return took, usage.ru_maxrss, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lines", type=int, default=2_000_000)
+    ap.add_argument("--keep", type=Path, help="write the generated log here and keep it")
+    args = ap.parse_args()
+    pflogsumm = shutil.which("pflogsumm")
+    if pflogsumm is None:
+        raise SystemExit("pflogsumm not found: apt-get install -y pflogsumm")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.keep or Path(tmp) / "bench-mail.log"
+        n = build(args.lines, path)
+        size = path.stat().st_size
+        print(f"log: {n} lines, {size / 1e6:.1f} MB, from {LAB_LOG.relative_to(ROOT)}")
+        ours_t, ours_rss, out = run([sys.executable, "-c", OURS, str(path)])
+        _, events, found, lines, parsed, unrelated, issues = out.split()
+        print(
+            f"read_logs + deliveries: {ours_t:7.2f} s  peak {ours_rss / 1024:7.0f} MiB  "
+            f"({events} events, {found} deliveries; lines {lines} = parsed {parsed} + "
+            f"unrelated {unrelated} + issues {issues})"
+        )
+        stream_t, stream_rss, out2 = run([sys.executable, "-c", STREAM, str(path)])
+        print(
+            f"deliveries (streaming): {stream_t:7.2f} s  peak {stream_rss / 1024:7.0f} MiB  "
+            f"({out2.split()[1]} deliveries)"
+        )
+        pf_t, pf_rss, _ = run([pflogsumm, str(path)])
+        print(f"pflogsumm:              {pf_t:7.2f} s  peak {pf_rss / 1024:7.0f} MiB")
+        print(
+            f"ratio pflogsumm / ours: {pf_t / ours_t:.2f}x "
+            f"({'faster' if ours_t < pf_t else 'SLOWER'} than pflogsumm)"
+        )
+
+
+if __name__ == "__main__":
+    main()
