@@ -109,3 +109,12 @@ def test_sample_data_reads_cleanly() -> None:
     assert r.issues.empty
     counts = r.hops["evidence"].value_counts().to_dict()
     assert counts == {"tls": 38, "tls-keyword": 4, "plaintext": 1, "unknown": 2}
+
+
+def test_a_sendmail_access_map_is_not_a_message() -> None:
+    from analyzer.sources.kinds import InputKind, detect_kind
+
+    access = b"Connect:127\tRELAY\nFrom:client.lab.test\tOK\nTLS_Srv:127.0.0.41\tVERIFY\n"
+    assert detect_kind(access, False) is InputKind.OTHER
+    real = b"From: A <a@example.org>\nSubject: x\n\nbody\n"
+    assert detect_kind(real, False) is InputKind.EML

@@ -162,11 +162,9 @@ def messages_frame(hops: pd.DataFrame, info: pd.DataFrame | None = None) -> pd.D
     gi = inside.groupby(key, dropna=False, sort=False, observed=True)
     enc = inside["encrypted"]
     any_false = (
-        (enc == False)
+        enc.eq(False)
         .fillna(False)
-        .groupby(  # noqa: E712 - nullable boolean
-            [inside[k] for k in key], dropna=False, sort=False
-        )
+        .groupby([inside[k] for k in key], dropna=False, sort=False)
         .any()
     )
     any_unknown = enc.isna().groupby([inside[k] for k in key], dropna=False, sort=False).any()

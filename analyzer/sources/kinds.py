@@ -159,9 +159,20 @@ def looks_like_message(head: bytes) -> bool:
         if n >= _SNIFF_FIELDS or line in (b"", b"\r"):
             break
         m = _FIELD_LINE.match(line)
-        if m is not None and m.group(1).lower() in _MESSAGE_FIELDS:
+        if m is None:
+            continue
+        name = m.group(1).lower()
+        if name in _ADDRESS_FIELDS:
+            # "From:client.example OK" is a sendmail access map, not a message: an address
+            # field of a message holds an address (RFC 5322 §3.4: "@", or a "<>" route).
+            if b"@" in line or b"<" in line:
+                return True
+        elif name in _MESSAGE_FIELDS:
             return True
     return False
+
+
+_ADDRESS_FIELDS = frozenset({b"from", b"to", b"cc", b"sender", b"reply-to"})
 
 
 def mbox_start(head: bytes) -> int:
