@@ -132,12 +132,18 @@ def _mailbox_arguments(p: argparse.ArgumentParser) -> None:
         "--issues", metavar="FILE", help="also write the issues frame (same format) to FILE"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+    p.add_argument(
+        "--workers", type=int, metavar="N",
+        help="processes for plain mbox files of 64 MiB or more (default: one per CPU; 1: none)",
+    )  # fmt: skip
 
 
 def _run_mailbox(args: argparse.Namespace, frame: str) -> int:
     _check_inputs(args.inputs)
     bar = ProgressBar(sys.stderr, not args.quiet)
-    result = api.load_mailbox(args.inputs, trusted_hosts=args.trusted_host, progress=bar)
+    result = api.load_mailbox(
+        args.inputs, trusted_hosts=args.trusted_host, progress=bar, workers=args.workers
+    )
     bar.close()
     fmt = TableFormat(args.format)
     df = result.hops if frame == "hops" else result.messages

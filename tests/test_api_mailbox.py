@@ -6,6 +6,7 @@ import gzip
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import analyzer
 from analyzer.frames.received import MESSAGES
@@ -118,3 +119,28 @@ def test_a_sendmail_access_map_is_not_a_message() -> None:
     assert detect_kind(access, False) is InputKind.OTHER
     real = b"From: A <a@example.org>\nSubject: x\n\nbody\n"
     assert detect_kind(real, False) is InputKind.EML
+
+
+def test_parallel_ranges_give_the_same_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    import analyzer.api as api
+
+    monkeypatch.setattr(api, "PARALLEL_MIN", 1)  # split even the small sample mbox
+    one = analyzer.load_mailbox(SAMPLE, workers=1)
+    many = analyzer.load_mailbox(SAMPLE, workers=3)
+    pd.testing.assert_frame_equal(one.hops, many.hops)
+    pd.testing.assert_frame_equal(one.messages, many.messages)
+    pd.testing.assert_frame_equal(one.issues, many.issues)
+    assert (many.messages_read, many.headers_read) == (44, 45)
+
+
+def test_byte_ranges_partition_the_messages() -> None:
+    from analyzer.sources.mailbox import iter_mbox_range, iter_messages, mbox_ranges
+
+    for name in ("takeout.mbox", "crlf.mbox", "mboxrd.mbox", "broken/truncated.mbox"):
+        path = DATA / name
+        whole = list(iter_messages([path]))
+        for parts in (2, 5, 40):
+            ranges = mbox_ranges(path, parts)
+            assert ranges is not None
+            assert [r for s, e in ranges for r in iter_mbox_range(path, s, e)] == whole
+    assert mbox_ranges(DATA / "takeout.mbox.gz", 2) is None  # compressed: streamed whole

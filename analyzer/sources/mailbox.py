@@ -46,7 +46,7 @@ from analyzer.sources.kinds import (
     mbox_start,
 )
 from analyzer.sources.outlook import PST_REASON, read_msg
-from analyzer.sources.scan import Buffer, Limits, scan_mbox, scan_message
+from analyzer.sources.scan import Buffer, Limits, next_separator, scan_mbox, scan_message
 
 __all__ = ["InputKind", "Limits", "Progress", "detect_kind", "detect_path_kind", "iter_messages"]
 
@@ -361,3 +361,55 @@ _HANDLERS: dict[InputKind, Callable[[_Source, Limits], Iterator[Record]]] = {
     InputKind.MAILDIR: _not_mailbox,
     InputKind.DIRECTORY: _not_mailbox,
 }
+
+
+PARALLEL_MIN = 64 << 20
+"""Plain mbox files at least this large may be read in byte ranges by several processes."""
+
+
+def mbox_ranges(path: str | os.PathLike[str], parts: int) -> list[tuple[int, int]] | None:
+    """Byte ranges ``[start, end)`` covering a plain (uncompressed, regular-file) mbox, for
+    reading with ``iter_mbox_range`` in parallel; None when ``path`` is not such a file.
+
+    The ranges split the file at arbitrary offsets: each message belongs to the range in which
+    its ``From `` separator line starts, so concatenating the ranges' records in order gives
+    exactly the records of ``iter_messages([path])``.
+    """
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or detect_path_kind(path) is not InputKind.MBOX:
+            return None
+        with open(path, "rb") as f:
+            if detect_kind(f.read(HEAD_BYTES), False) is not InputKind.MBOX:
+                return None  # a compressed file holding an mbox: streamed, not split
+    except OSError:
+        return None
+    size = st.st_size
+    step = max(1, -(-size // max(1, parts)))
+    return [(start, min(size, start + step)) for start in range(0, size, step)]
+
+
+def iter_mbox_range(
+    path: str | os.PathLike[str], start: int, end: int, limits: Limits | None = None
+) -> Iterator[Record]:
+    """The records of the messages of a plain mbox file whose separator starts in [start, end).
+
+    Origins and positions are those ``iter_messages`` gives (the path, absolute offsets).
+    """
+    lim = limits or Limits()
+    origin = os.fspath(path)
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            buf = Buffer(mm)
+            if start == 0:
+                first = mbox_start(bytes(mm[:HEAD_BYTES]))
+            else:
+                first = next_separator(buf, start - 1)
+            if first < 0 or first >= end:
+                return
+            for record in scan_mbox(buf, origin, first, lim):
+                if record.position >= end:
+                    return
+                yield record
