@@ -115,3 +115,29 @@ def test_every_cli_option_is_documented_in_the_readme() -> None:
         assert re.search(rf"mailtls {command}\b", readme), f"README does not show {command}"
         for option in options:
             assert option in readme, f"README does not document {command} {option}"
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "expected"),
+    [
+        ("valid", 0, "verified     yes (trusted chain, name matches)"),
+        ("expired", 1, "certificate NOT verified (certificate-expired)"),
+        ("no-starttls", 1, "starttls-not-offered"),
+        ("silent", 3, "timeout"),
+    ],
+)
+def test_probe_command_against_loopback_peers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, code: int, expected: str
+) -> None:
+    from lab.certs import make_pki
+    from lab.peer_scenarios import scenario
+    from lab.peers import PeerServer
+
+    pki = make_pki(tmp_path / "pki")
+    with PeerServer(scenario(name, pki)) as peer:
+        host, port = peer.address
+        got, out, _ = run(
+            ["probe", f"{host}:{port}", "--ca-file", str(pki.ca_cert), "--timeout", "1"], capsys
+        )
+    assert got == code
+    assert expected in out
