@@ -5,7 +5,7 @@ from __future__ import annotations
 from analyzer.model import ReceivedHeader, clip
 from analyzer.received import fields
 from analyzer.received.dialects import TABLE, Context, keyword
-from analyzer.received.scan import split_clauses
+from analyzer.received.scan import Clauses, split_clauses
 
 MAX_HEADER = 64 * 1024
 """Headers longer than this are read from their first 64 KiB only (the caller records an issue);
@@ -42,10 +42,7 @@ def parse_received(value: str) -> ReceivedHeader:
     )
 
 
-def _via(clauses: object) -> str | None:
-    from analyzer.received.scan import Clauses
-
-    assert isinstance(clauses, Clauses)
+def _via(clauses: Clauses) -> str | None:
     clause = clauses.first("via")
     if clause is None:
         return None
