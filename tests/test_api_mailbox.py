@@ -144,3 +144,24 @@ def test_byte_ranges_partition_the_messages() -> None:
             assert ranges is not None
             assert [r for s, e in ranges for r in iter_mbox_range(path, s, e)] == whole
     assert mbox_ranges(DATA / "takeout.mbox.gz", 2) is None  # compressed: streamed whole
+
+
+def test_a_parser_bug_loses_one_header_not_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analyzer.received.template import ReceivedParser
+
+    real = ReceivedParser.parse
+
+    def flaky(self: ReceivedParser, value: str) -> object:
+        if "mailsrv.ifac.cnr.it" in value:
+            raise RuntimeError("boom")
+        return real(self, value)
+
+    monkeypatch.setattr(ReceivedParser, "parse", flaky)
+    box = tmp_path / "a.mbox"
+    box.write_bytes(_mbox(OLD_POSTFIX, EXCHANGE_PLAIN))
+    r = analyzer.load_mailbox(box)
+    assert (r.messages_read, r.headers_read, r.headers_lost) == (2, 1, 1)
+    assert r.issues[["unit", "kind"]].values.tolist() == [["header", "parser-bug"]]
+    assert r.issues["reason"].iloc[0].endswith("RuntimeError('boom')")

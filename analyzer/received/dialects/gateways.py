@@ -6,6 +6,7 @@ Active!gate, and one-off formats whose writer cannot be told (received-formats.m
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from analyzer.model import Dialect, Evidence, TlsFacts
 from analyzer.normalize import normalize_cipher, normalize_version
@@ -129,8 +130,6 @@ def _read_odd(ctx: Context) -> TlsFacts:
     assert st is not None  # identify() guarantees it
     facts = detailed(ctx, Dialect.GENERIC, st)
     if st.form is Form.DOTNET:  # .NET enum names are not a cipher suite
-        from dataclasses import replace
-
         return replace(facts, cipher=st.cipher)
     return facts
 
