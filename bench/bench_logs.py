@@ -6,7 +6,7 @@ length each time), written with RFC 3164 stamps, which pflogsumm 1.1.5 (Debian) 
 Both contenders run as child processes of this one invocation; the script prints each one's
 wall time and peak resident memory (wait4 rusage) and the ratio.
 
-    python bench/bench_logs.py [--lines 2000000] [--keep PATH]
+    python bench/bench_logs.py [--lines 2000000] [--repeat 3] [--keep PATH]
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -107,9 +108,20 @@ def run(argv: list[str]) -> tuple[float, int, str]:
     return took, usage.ru_maxrss, out
 
 
+def _median_run(argv: list[str], repeat: int) -> tuple[float, int, str]:
+    """Median wall time, median peak RSS (KiB) and the last stdout of ``repeat`` runs."""
+    runs = [run(argv) for _ in range(repeat)]
+    return (
+        statistics.median(r[0] for r in runs),
+        int(statistics.median(r[1] for r in runs)),
+        runs[-1][2],
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, default=2_000_000)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per contender (medians shown)")
     ap.add_argument("--keep", type=Path, help="write the generated log here and keep it")
     args = ap.parse_args()
     pflogsumm = shutil.which("pflogsumm")
@@ -120,24 +132,31 @@ def main() -> None:
         n = build(args.lines, path)
         size = path.stat().st_size
         print(f"log: {n} lines, {size / 1e6:.1f} MB, from {LAB_LOG.relative_to(ROOT)}")
-        ours_t, ours_rss, out = run([sys.executable, "-c", OURS, str(path)])
+        print(f"medians of {args.repeat} run(s) each")
+        ours_t, ours_rss, out = _median_run([sys.executable, "-c", OURS, str(path)], args.repeat)
         _, events, found, lines, parsed, unrelated, issues = out.split()
         print(
             f"read_logs + deliveries: {ours_t:7.2f} s  peak {ours_rss / 1024:7.0f} MiB  "
             f"({events} events, {found} deliveries; lines {lines} = parsed {parsed} + "
             f"unrelated {unrelated} + issues {issues})"
         )
-        stream_t, stream_rss, out2 = run([sys.executable, "-c", STREAM, str(path)])
+        stream_t, stream_rss, out2 = _median_run(
+            [sys.executable, "-c", STREAM, str(path)], args.repeat
+        )
         print(
             f"deliveries (streaming): {stream_t:7.2f} s  peak {stream_rss / 1024:7.0f} MiB  "
             f"({out2.split()[1]} deliveries)"
         )
-        pf_t, pf_rss, _ = run([pflogsumm, str(path)])
+        pf_t, pf_rss, _ = _median_run([pflogsumm, str(path)], args.repeat)
         print(f"pflogsumm:              {pf_t:7.2f} s  peak {pf_rss / 1024:7.0f} MiB")
-        print(
-            f"ratio pflogsumm / ours: {pf_t / ours_t:.2f}x "
-            f"({'faster' if ours_t < pf_t else 'SLOWER'} than pflogsumm)"
-        )
+        for name, took in (
+            ("read_logs + deliveries", ours_t),
+            ("deliveries (streaming)", stream_t),
+        ):
+            print(
+                f"ratio pflogsumm / {name}: {pf_t / took:.2f}x "
+                f"({'faster' if took < pf_t else 'SLOWER'} than pflogsumm)"
+            )
 
 
 if __name__ == "__main__":

@@ -188,11 +188,25 @@ class Correlator:
             if sess is not None:
                 self._close(sess, ev.encrypted)
         elif kind is EventKind.MESSAGE_ID and ev.queue_id:
-            self._message(ev.host, ev.queue_id).message_id = ev.message_id
+            self.message_id(ev.host, ev.queue_id, ev.message_id)
         elif kind is EventKind.QUEUED and ev.queue_id:
-            self._message(ev.host, ev.queue_id).sender = ev.sender
+            self.queued(ev.host, ev.queue_id, ev.sender)
         elif kind is EventKind.REMOVED:
-            self._messages.pop((ev.host, ev.queue_id), None)
+            self.removed(ev.host, ev.queue_id)
+
+    # The three bookkeeping events that only touch a message's state, callable without a
+    # ``TlsEvent`` (the vectorised Postfix reader feeds them from its columns).
+    def message_id(self, host: str, queue_id: str, message_id: str) -> None:
+        """A ``MESSAGE_ID`` event: the Message-ID of queue id ``queue_id`` on ``host``."""
+        self._message(host, queue_id).message_id = message_id
+
+    def queued(self, host: str, queue_id: str, sender: str) -> None:
+        """A ``QUEUED`` event: the envelope sender of ``queue_id`` on ``host``."""
+        self._message(host, queue_id).sender = sender
+
+    def removed(self, host: str, queue_id: str) -> None:
+        """A ``REMOVED`` event: ``queue_id`` left the queue of ``host``."""
+        self._messages.pop((host, queue_id), None)
 
     def _on_tls(self, ev: TlsEvent) -> None:
         self._tls_logged.add((ev.host, ev.service))

@@ -1,0 +1,229 @@
+"""Patterns and per-value readings of the vectorised Postfix reader (``fast_postfix``).
+
+The patterns are those of ``analyzer.logs.prefix`` and ``analyzer.logs.postfix``, written for
+RE2 (Arrow's engine) on ASCII text: ``\\s`` is spelled ``[ \\t\\n\\r\\f\\v]`` (Python's set;
+RE2 lacks ``\\v``), and long bounded repeats are unbounded, their lengths checked after the
+match (``LIMITS``), because RE2 reads unbounded repeats much faster. The functions compute,
+for one distinct value of a block, what the per-line reader computes for each line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analyzer.logs.common import DETAIL_LIMIT, peer_direction, split_peer
+from analyzer.logs.postfix import (
+    _DAEMON_DIRECTION,
+    _OUTCOMES,
+    _STARTTLS_COUNTER,
+    _TRUST,
+    _policy_encrypted,
+)
+from analyzer.logs.taxonomy import _TLS_HINTS, classify, classify_status, rfc8460
+from analyzer.model.common import clip
+from analyzer.model.logs import Direction, EventKind, FailureCategory
+from analyzer.normalize import normalize_cipher, normalize_version
+
+WS = r" \t\n\r\f\v"  # Python's \s on ASCII text
+NS = "[^" + WS + "]"  # \S
+HOSTCH = "[^" + WS + r"\[\]]"  # [^\s\[\]]
+
+
+def peer_pattern(host: str, ip: str) -> str:
+    r"""postfix._PEER (``[^\s\[\]]{0,255}\[[^\s\[\]]{1,128}\](?::\d{1,5})?``) with unbounded
+    parts named ``host`` and ``ip``, whose lengths are checked after the match."""
+    return "(?P<" + host + ">" + HOSTCH + r"*)\[(?P<" + ip + ">" + HOSTCH + r"+)\](?::\d{1,5})?"
+
+
+STAMP_BSD = (
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,9})?"
+)
+STAMP_ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?"
+LEVELS = ("DEBUG", "INFO", "NOTICE", "WARNING", "WARN", "ERROR", "ERR", "CRIT", "ALERT", "EMERG")
+# Longest fields the per-line patterns accept; RE2 reads the unbounded forms much faster,
+# and a row with a longer field is left to the per-line reader.
+LIMITS = {"host": 255, "prog": 128, "pid": 10, "to": 1024, "orig": 1024, "relay": 400,
+           "delay": 32, "delays": 80, "tls": 80, "sender": 1024, "mid": 998, "ph": 255,
+           "pi": 128, "ch": 255, "ci": 128, "pname": 255, "sni": 255, "ver": 32, "cipher": 128,
+           "kex": 64}  # fmt: skip
+
+
+def prefix_pattern(stamp: str, named: bool) -> str:
+    """prefix._BSD / prefix._ISO (with a host, not a level word) with a ``postfix`` tag."""
+
+    def g(name: str, body: str) -> str:
+        return f"(?P<{name}>{body})" if named else f"(?:{body})"
+
+    return (
+        "^" + g("stamp", stamp) + " " + g("host", HOSTCH + "+") + " "
+        + g("prog", "postfix[^" + WS + r"\[\]:]*") + r"(?:\[" + g("pid", r"\d+") + r"\])?: ?"
+    )  # fmt: skip
+
+
+# postfix._QID
+QID = r"^(?P<qid>[0-9A-F]{5,20}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,24}): "
+# postfix._STATUS (src/global/log_adhoc.c)
+STATUS = (
+    r"^to=<(?P<to>[^>]*)>, (?:orig_to=<(?P<orig>[^>]*)>, )?relay=(?P<relay>[^," + WS
+    + r"]+), (?:conn_use=(?P<cu>\d{1,6}), )?delay=(?P<delay>[^,]+), (?:delays=(?P<delays>[^,]+), )?"
+    r"(?:tls=(?P<tls>[^," + WS + r"]+), )?dsn=(?P<dsn>[0-9.]{5,12}), "
+    r"status=(?P<status>[a-z]{1,16})(?: \((?P<text>.*)\))?"
+)  # fmt: skip
+# postfix._SUMMARY (src/tls/tls_misc.c tls_log_summary)
+SUMMARY = (
+    r"^(?:(?P<trust>Anonymous|Untrusted|Trusted|Verified) )?TLS connection "
+    r"(?P<state>established|reused) (?P<dir>to|from) "
+    r"(?P<peer>" + peer_pattern("ph", "pi") + r"|(?P<pname>[^" + WS + r":\[\]]+))(?: to (?P<sni>[^"
+    + WS + r":\[\]]+))?: (?P<ver>" + NS + r"+) with cipher (?P<cipher>" + NS
+    + r"+) \((?P<use>\d{1,5})/(?P<alg>\d{1,5}) bits\)(?: key-exchange (?P<kex>" + NS + r"+))?"
+)  # fmt: skip
+# postfix._MESSAGE_ID and FROM, anchored so that no shorter reading is taken
+MESSAGE_ID = r"^message-id=<?(?P<mid>[^>" + WS + r"]*)>?$"
+FROM = r"^from=<(?P<sender>[^>]*)>"
+EXPIRED = ", status=expired, returned to sender"
+# Beginnings of the messages postfix.parse reads without a queue id; any other message
+# that names none of TLS, SSL_ or a certificate failure is one it ignores.
+SESSION_STARTS = r"^(?:connect from |disconnect from |CONNECT |DISCONNECT |NOQUEUE: |\[ID )"
+SESSION_WORDS = r"TLS|SSL_|certificate verification failed for "
+QUEUE_OTHER = r"^(?:client=|reject: |Cannot start TLS)"
+SESSION_SHAPES = frozenset({"summary", "failure", "connect"})  # shapes without a queue id
+# postfix._CONNECT (smtpd.c "connect from %s", "disconnect from %s ehlo=1 starttls=0/1 ...")
+# and postfix._CLIENT (smtpd.c "%s: client=%s")
+CONNECT = r"^(?P<dis>dis)?connect from (?P<peer>" + peer_pattern("ph", "pi") + r")(?P<rest>.*)"
+CLIENT = r"^client=(?P<peer>" + peer_pattern("ph", "pi") + r")"
+SUMMARY_START = r"^(?:(?:Anonymous|Untrusted|Trusted|Verified) )?TLS connection "
+# postfix._SSL_ERROR (src/tls/tls_server.c, tls_client.c), the "TLS library problem" warning
+# (src/tls/tls_misc.c tls_print_errors) and postfix._CERT_FAILED (src/tls/tls_verify.c)
+FAILURES = (
+    r"^(?:SSL_(?P<op>accept|connect) error (?:from|to) (?P<peer>"
+    + peer_pattern("ph", "pi")
+    + r"): "
+    r"|(?P<warn>warning: TLS library problem: )"
+    r"|(?P<cert>(?:(?:server|client|CA) )?certificate verification failed for )"
+    r"(?P<cpeer>" + peer_pattern("ch", "ci") + r"): )(?P<text>.*)"
+)
+FAILURE_START = r"^(?:SSL_|warning: TLS library problem: |(?:(?:server|client|CA) )?certificate )"
+# classify_status reads a text only when it names one of these
+HINTS = "|".join(re.escape(h) for h in _TLS_HINTS)
+
+
+def per_unique(
+    arr: pa.Array, fn: Callable[[str], Sequence[object]], types: Sequence[pa.DataType]
+) -> list[pa.Array]:
+    """``fn`` applied once per distinct value of ``arr``, its outputs spread back to rows."""
+    enc = pc.dictionary_encode(arr)
+    outs = [fn(v) for v in enc.dictionary.to_pylist()]
+    return [
+        pc.take(pa.array([o[i] for o in outs], type=t), enc.indices) for i, t in enumerate(types)
+    ]
+
+
+def join_keys(*arrays: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(
+        *(a.cast(pa.large_string()) for a in arrays), pa.scalar("\x00", pa.large_string())
+    )
+
+
+def daemon_of(prog: str) -> tuple[str]:
+    return (prog.rpartition("/")[2],)
+
+
+def summary_peer(key: str) -> tuple[object, ...]:
+    """postfix._summary: peer, its direction (``lmtp`` is local)."""
+    daemon, way, peer = key.split("\x00")
+    host, ip, port = split_peer(peer)
+    base = Direction.OUTBOUND if way == "to" else Direction.INBOUND
+    if daemon == "lmtp":
+        base = Direction.LOCAL
+    return host, ip, port, peer_direction(base, ip, host, port).value
+
+
+def status_peer(key: str) -> tuple[object, ...]:
+    """postfix._status: relay, its direction, and the event kind of the daemon."""
+    daemon, relay = key.split("\x00")
+    host, ip, port = split_peer(relay)
+    base = _DAEMON_DIRECTION.get(daemon, Direction.OUTBOUND)
+    direction = peer_direction(base, ip, host, port) if relay != "none" else base
+    kind = EventKind.REPLAY if daemon in ("error", "retry") else EventKind.DELIVERY
+    return host, ip, port, direction.value, kind.value
+
+
+def failure_fields(key: str) -> tuple[object, ...]:
+    """postfix._failure of an ``SSL_accept/connect error``, a ``TLS library problem`` warning
+    or a ``certificate verification failed`` line."""
+    daemon, op, warn, _cert, peer, cpeer, text = key.split("\x00")
+    direction: Direction | None
+    if op:
+        kind, direction, ours = EventKind.TLS_FAILED, SSL_DIRECTION[op], True
+    else:
+        kind, ours = (EventKind.TLS_FAILED, True) if warn else (EventKind.CERTIFICATE_FAILED, False)
+        direction = _DAEMON_DIRECTION.get(daemon)
+    peer = peer or cpeer
+    host, ip, port = split_peer(peer) if peer else ("", "", None)
+    if direction is not None and ip:
+        direction = peer_direction(direction, ip, host, port)
+    category = classify(text, received_alert_is_ours=ours)
+    if category is None and kind is EventKind.TLS_FAILED:
+        category = FailureCategory.HANDSHAKE_FAILURE  # postfix._failure: "(other)"
+    rfc = rfc8460(category, direction)
+    return (
+        kind.value, direction.value if direction else None, host, ip, port,
+        category.value if category else None, rfc.value if rfc else None,
+        clip(text, DETAIL_LIMIT),
+    )  # fmt: skip
+
+
+SSL_DIRECTION = {"accept": Direction.INBOUND, "connect": Direction.OUTBOUND}
+
+
+def status_category(key: str) -> tuple[object, ...]:
+    way, text = key.split("\x00", 1)
+    category = classify_status(text)
+    rfc = rfc8460(category, Direction(way))
+    return (category.value if category else None, rfc.value if rfc else None)
+
+
+CONNECT_REST = 400  # postfix._CONNECT reads at most this much after the peer
+
+
+def connect_fields(key: str) -> tuple[object, ...]:
+    """postfix._connect: a session's start or end, with its STARTTLS counter."""
+    dis, peer, rest = key.split("\x00")
+    host, ip, port = split_peer(peer)
+    encrypted: bool | None = None
+    if dis:
+        c = _STARTTLS_COUNTER.search(rest)
+        if c is not None:
+            encrypted = int(c["ok"]) > 0
+        elif " commands=" in rest:
+            encrypted = False
+    kind = EventKind.DISCONNECT if dis else EventKind.CONNECT
+    direction = peer_direction(Direction.INBOUND, ip, host, port)
+    return kind.value, direction.value, host, ip, port, encrypted, clip(rest.strip(), DETAIL_LIMIT)
+
+
+def client_fields(peer: str) -> tuple[object, ...]:
+    """postfix._queue_line ``client=``: the client of a received message (no port check)."""
+    host, ip, port = split_peer(peer)
+    return peer_direction(Direction.INBOUND, ip, host).value, host, ip, port
+
+
+def status_policy(key: str) -> tuple[object, ...]:
+    tls, status = key.split("\x00")
+    outcome = _OUTCOMES.get(status)
+    return (outcome.value if outcome else None, _policy_encrypted(tls or None, outcome))
+
+
+def tls_names(key: str) -> tuple[object, ...]:
+    trust, ver, cipher = key.split("\x00")
+    t = _TRUST.get(trust)
+    v = normalize_version(ver)
+    return (t.value if t else None, v.value if v else None, normalize_cipher(cipher))
+
+
+def null_if_empty(arr: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)

@@ -1,0 +1,459 @@
+"""Vectorised reading of the common Postfix line shapes, one block of lines at a time.
+
+The per-line readers (``analyzer.logs.prefix``, ``analyzer.logs.postfix``) stay the
+reference: this module only takes the lines whose shape it can read with the *same* patterns
+run by Arrow's RE2 engine over a whole block, and hands every other line to
+``analyzer.logs.registry.read_line``. A line is taken only when:
+
+* it is plain ASCII and at most ``RAW_LINE_LIMIT`` characters long (then ``\\s``, ``\\S``
+  and ``\\d`` mean the same in Python and RE2, see ``fast_patterns``, and neither the raw
+  line nor its message is clipped);
+* its prefix is RFC 3164 (``Feb 18 09:45:12 host postfix/smtpd[42]: ``) or RFC 3339
+  (``2026-11-27T21:28:44.443482+00:00 vm postfix/smtp[29213]: ``, sample_data/lab/postfix),
+  with a ``postfix...`` tag, as in ``prefix.py``;
+* its message is one of the shapes of ``postfix.py`` read here: the TLS summary
+  (src/tls/tls_misc.c), ``SSL_accept``/``SSL_connect`` errors, ``TLS library problem``
+  warnings and ``certificate verification failed`` lines (src/tls/), ``to=... status=``
+  lines (src/global/log_adhoc.c), qmgr ``from=<`` (and its ``status=expired`` form),
+  cleanup ``message-id=``, qmgr ``removed``, smtpd ``client=``, ``connect from`` and
+  ``disconnect from``, or a line ``postfix.parse`` ignores.
+
+Values that need the reference's functions (time stamps, peers and their direction, version
+and cipher names, failure categories) are computed by those functions once per distinct
+value of a block. ``tests/test_logs_fastpath.py`` checks both readers give equal frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analyzer.frames.arrow_rows import EVENT_TYPES
+from analyzer.frames.fast_patterns import (
+    CLIENT,
+    CONNECT,
+    CONNECT_REST,
+    EXPIRED,
+    FAILURE_START,
+    FAILURES,
+    FROM,
+    HINTS,
+    LEVELS,
+    LIMITS,
+    MESSAGE_ID,
+    QID,
+    QUEUE_OTHER,
+    SESSION_SHAPES,
+    SESSION_STARTS,
+    SESSION_WORDS,
+    STAMP_BSD,
+    STAMP_ISO,
+    STATUS,
+    SUMMARY,
+    SUMMARY_START,
+    client_fields,
+    connect_fields,
+    daemon_of,
+    failure_fields,
+    join_keys,
+    null_if_empty,
+    per_unique,
+    prefix_pattern,
+    status_category,
+    status_peer,
+    status_policy,
+    summary_peer,
+    tls_names,
+)
+from analyzer.frames.logs import EVENTS
+from analyzer.frames.schema import Kind
+from analyzer.logs.common import DETAIL_LIMIT, RAW_LINE_LIMIT
+from analyzer.logs.prefix import PrefixContext, parse_prefix
+from analyzer.model.common import clip
+from analyzer.model.logs import (
+    Direction,
+    EventKind,
+    Outcome,
+)
+
+_NULL_STRINGS = frozenset({"cipher", "key_exchange", "verified"})  # TlsEvent ``str | None``
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRead:
+    """What the vectorised reader made of one block.
+
+    Attributes:
+        events: the events it read, as ``EVENTS`` columns (category columns as text),
+            in line order.
+        stamps: the time stamps of those events as Python datetimes (row order).
+        slow: indexes (into the block) of the lines left to the per-line reader.
+        unrelated: lines it found to say nothing ``postfix.parse`` uses.
+    """
+
+    events: pa.Table
+    stamps: list[Any]
+    slow: list[int]
+    unrelated: int
+
+
+def _columns(n: int, values: dict[str, pa.Array]) -> list[pa.Array]:
+    out = []
+    for field, col in zip(EVENT_TYPES, EVENTS.columns, strict=True):
+        arr = values.get(field.name)
+        if arr is None:
+            if col.kind is Kind.STRING and field.name not in _NULL_STRINGS:
+                arr = pa.array([""] * n, pa.large_string()) if n else pa.array([], field.type)
+            else:
+                arr = pa.nulls(n, field.type)
+        out.append(arr.cast(field.type) if arr.type != field.type else arr)
+    return out
+
+
+class FastPostfix:
+    """Reads blocks of one file's lines; remembers the time stamps it has converted."""
+
+    def __init__(self, ctx: PrefixContext) -> None:
+        self.ctx = ctx
+        self._stamps: dict[str, Any] = {}
+
+    def _stamp(self, stamp: str) -> Any:
+        ts = self._stamps.get(stamp, self)
+        if ts is self:
+            line = parse_prefix(stamp + " h p: ", self.ctx, 0)
+            ts = line.timestamp if line is not None else None
+            if len(self._stamps) > 100_000:
+                self._stamps.clear()
+            self._stamps[stamp] = ts
+        return ts
+
+    def read(self, texts: list[str], first_line_no: int) -> BlockRead:
+        """Read the lines ``texts`` (numbered from ``first_line_no``)."""
+        lines = pa.array(texts, pa.large_string())
+        n = len(lines)
+        pre, msg, ok = self._prefixes(lines)
+        qid = pc.extract_regex(msg, QID)
+        is_qid = pc.is_valid(qid)
+        rest = pc.replace_substring_regex(msg, QID, "", max_replacements=1)
+        expired = pc.ends_with(rest, EXPIRED)
+        candidates = {
+            "status": pc.and_(is_qid, pc.starts_with(rest, "to=")),
+            "mid": pc.and_(is_qid, pc.starts_with(rest, "message-id=")),
+            "from": pc.and_(is_qid, pc.and_(pc.starts_with(rest, "from=<"), pc.invert(expired))),
+            "removed": pc.and_(is_qid, pc.equal(rest, "removed")),
+            "summary": pc.and_(pc.invert(is_qid), pc.match_substring_regex(msg, SUMMARY_START)),
+            "failure": pc.and_(pc.invert(is_qid), pc.match_substring_regex(msg, FAILURE_START)),
+            "expired": pc.and_(is_qid, pc.and_(pc.starts_with(rest, "from=<"), expired)),
+            "client": pc.and_(is_qid, pc.starts_with(rest, "client=")),
+            "connect": pc.and_(
+                pc.invert(is_qid),
+                pc.and_(
+                    pc.match_substring_regex(msg, "^(?:dis)?connect from "),
+                    pc.invert(pc.match_substring(msg, "after STARTTLS from ")),
+                ),
+            ),
+        }
+        qid_known = pc.or_(
+            pc.match_substring_regex(rest, r"^(?:to=|message-id=|from=<)"),
+            pc.or_(pc.equal(rest, "removed"), pc.match_substring_regex(rest, QUEUE_OTHER)),
+        )
+        session_other = pc.or_(
+            pc.match_substring_regex(msg, SESSION_STARTS),
+            pc.match_substring_regex(msg, SESSION_WORDS),
+        )
+        quiet = pc.and_(ok, pc.if_else(is_qid, pc.invert(qid_known), pc.invert(session_other)))
+        taken = quiet.to_numpy(zero_copy_only=False).copy()
+        line_nos = pa.array(np.arange(first_line_no, first_line_no + n, dtype=np.int64))
+        block = {
+            "stamp": pre.field("stamp"),
+            "host": pre.field("host"),
+            "prog": pre.field("prog"),
+            "pid": pre.field("pid"),
+            "qid": qid.field("qid"),
+            "raw": lines,
+            "line": line_nos,
+        }
+        parts = []
+        for name, mask in candidates.items():
+            rows = np.flatnonzero(pc.and_(ok, mask).to_numpy(zero_copy_only=False))
+            if not len(rows):
+                continue
+            source = msg if name in SESSION_SHAPES else rest
+            found, good = _SHAPES[name](source.take(pa.array(rows)))
+            rows = rows[good]
+            taken[rows] = True
+            sel = {k: v.take(pa.array(rows)) for k, v in block.items()}
+            sel[name] = found.filter(pa.array(good)) if found is not None else sel["raw"]
+            parts.append(self._part(name, sel))
+        slow = np.flatnonzero(~taken).tolist()
+        return self._finish(parts, slow, int(np.count_nonzero(quiet.to_numpy(False))))
+
+    @staticmethod
+    def _prefixes(lines: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+        """Prefix fields, messages, and which lines the vectorised reader may take."""
+        eligible = pc.and_(
+            pc.string_is_ascii(lines), pc.less_equal(pc.utf8_length(lines), RAW_LINE_LIMIT)
+        )
+        bsd = pc.extract_regex(lines, prefix_pattern(STAMP_BSD, True))
+        iso = pc.extract_regex(lines, prefix_pattern(STAMP_ISO, True))
+        use_iso = pc.fill_null(
+            pc.and_kleene(
+                pc.is_valid(iso), pc.invert(pc.is_in(iso.field("host"), pa.array(LEVELS)))
+            ),
+            False,
+        )
+        pre = pc.if_else(use_iso, iso, bsd)
+        msg = pc.if_else(
+            use_iso,
+            pc.replace_substring_regex(
+                lines, prefix_pattern(STAMP_ISO, False), "", max_replacements=1
+            ),
+            pc.replace_substring_regex(
+                lines, prefix_pattern(STAMP_BSD, False), "", max_replacements=1
+            ),
+        )
+        ok = pc.and_kleene(eligible, pc.is_valid(pre))
+        for name in ("host", "prog", "pid"):
+            ok = pc.and_kleene(ok, pc.less_equal(pc.utf8_length(pre.field(name)), LIMITS[name]))
+        ok = pc.and_kleene(ok, pc.invert(pc.starts_with(msg, "[ID ")))
+        return pre, msg, pc.fill_null(ok, False)
+
+    def _finish(
+        self, parts: list[tuple[pa.Table, list[Any]]], slow: list[int], quiet: int
+    ) -> BlockRead:
+        if not parts:
+            return BlockRead(EVENT_TYPES.empty_table(), [], slow, quiet)
+        table = pa.concat_tables([p[0] for p in parts])
+        stamps = [s for p in parts for s in p[1]]
+        order = pc.sort_indices(table["line"]).to_numpy()
+        return BlockRead(table.take(order), [stamps[i] for i in order], slow, quiet)
+
+    def _part(self, name: str, sel: dict[str, pa.Array]) -> tuple[pa.Table, list[Any]]:
+        n = len(sel["raw"])
+        enc = pc.dictionary_encode(sel["stamp"])
+        uniq = [self._stamp(s) for s in enc.dictionary.to_pylist()]
+        idx = enc.indices.to_pylist()
+        stamps = [uniq[i] for i in idx]
+        pid = pc.cast(null_if_empty(sel["pid"]), pa.int64())
+        values: dict[str, pa.Array] = {
+            "timestamp": pc.take(pa.array(uniq, pa.timestamp("ns", tz="UTC")), enc.indices),
+            "host": sel["host"],
+            "mta": pa.array(["postfix"] * n, pa.large_string()),
+            "service": sel["prog"],
+            "pid": pid,
+            "source": pa.array([self.ctx.origin] * n, pa.large_string()),
+            "line": sel["line"],
+            "raw": sel["raw"],
+        }
+        if name not in SESSION_SHAPES:
+            values["queue_id"] = sel["qid"]
+        filler = _FILLERS[name]
+        filler(self, sel, values)
+        return pa.Table.from_arrays(_columns(n, values), schema=EVENT_TYPES), stamps
+
+    def _fill_summary(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+        s = sel["summary"]
+        (daemon,) = per_unique(sel["prog"], daemon_of, [pa.string()])
+        host, ip, port, direction = per_unique(
+            join_keys(daemon, s.field("dir"), s.field("peer")),
+            summary_peer,
+            [pa.string(), pa.string(), pa.int64(), pa.string()],
+        )
+        trust, version, cipher = per_unique(
+            join_keys(s.field("trust"), s.field("ver"), s.field("cipher")),
+            tls_names,
+            [pa.string(), pa.string(), pa.string()],
+        )
+        established = pc.equal(s.field("state"), "established")
+        sni = s.field("sni")
+        values.update(
+            event=pc.if_else(
+                established, EventKind.TLS_ESTABLISHED.value, EventKind.TLS_REUSED.value
+            ),
+            direction=direction,
+            peer_host=host,
+            peer_ip=ip,
+            peer_port=port,
+            trust=trust,
+            tls_version=version,
+            cipher=cipher,
+            bits=pc.cast(s.field("use"), pa.int64()),
+            key_exchange=null_if_empty(s.field("kex")),
+            encrypted=pa.array(np.ones(len(s), dtype=np.bool_)),
+            detail=pc.if_else(
+                pc.equal(sni, ""),
+                "",
+                pc.binary_join_element_wise(
+                    pa.scalar("sni=", sni.type), sni, pa.scalar("", sni.type)
+                ),
+            ),
+        )
+
+    def _fill_status(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+        s = sel["status"]
+        (daemon,) = per_unique(sel["prog"], daemon_of, [pa.string()])
+        host, ip, port, direction, kind = per_unique(
+            join_keys(daemon, s.field("relay")),
+            status_peer,
+            [pa.string(), pa.string(), pa.int64(), pa.string(), pa.string()],
+        )
+        status = s.field("status")
+        outcome, encrypted = per_unique(
+            join_keys(s.field("tls"), status), status_policy, [pa.string(), pa.bool_()]
+        )
+        text = s.field("text")
+        detail = pc.if_else(pc.equal(text, ""), status, text)
+        long = np.flatnonzero(
+            pc.greater(pc.utf8_length(detail), DETAIL_LIMIT).to_numpy(zero_copy_only=False)
+        )
+        if len(long):
+            d = detail.to_pylist()
+            for i in long:
+                d[i] = clip(d[i], DETAIL_LIMIT)
+            detail = pa.array(d, pa.string())
+        category, rfc = self._categories(text, outcome, direction)
+        values.update(
+            event=kind,
+            direction=direction,
+            peer_host=host,
+            peer_ip=ip,
+            peer_port=port,
+            recipient=s.field("to"),
+            outcome=outcome,
+            dsn=s.field("dsn"),
+            tls_policy=s.field("tls"),
+            conn_use=pc.cast(null_if_empty(s.field("cu")), pa.int64()),
+            failure_category=category,
+            rfc8460_result_type=rfc,
+            encrypted=encrypted,
+            detail=detail,
+        )
+
+    @staticmethod
+    def _categories(text: pa.Array, outcome: pa.Array, direction: pa.Array) -> list[pa.Array]:
+        """classify_status of the texts that name TLS (on failed outcomes), and rfc8460."""
+        hint = pc.and_(
+            pc.invert(pc.fill_null(pc.equal(outcome, Outcome.DELIVERED.value), False)),
+            pc.match_substring_regex(pc.utf8_lower(text), HINTS),
+        )
+        key = pc.if_else(hint, join_keys(direction, text), pa.scalar(None, pa.large_string()))
+        return per_unique(key, status_category, [pa.string(), pa.string()])
+
+    def _fill_failure(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+        f = sel["failure"]
+        (daemon,) = per_unique(sel["prog"], daemon_of, [pa.string()])
+        key = join_keys(
+            daemon, f.field("op"), f.field("warn"), f.field("cert"), f.field("peer"),
+            f.field("cpeer"), f.field("text"),
+        )  # fmt: skip
+        kind, direction, host, ip, port, category, rfc, detail = per_unique(
+            key, failure_fields, [pa.string()] * 4 + [pa.int64()] + [pa.string()] * 3
+        )
+        values.update(
+            event=kind, direction=direction, peer_host=host, peer_ip=ip, peer_port=port,
+            failure_category=category, rfc8460_result_type=rfc, detail=detail,
+        )  # fmt: skip
+
+    def _fill_expired(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+        # postfix._queue_line: qmgr "%s: from=<%s>, status=expired, returned to sender"
+        n = len(sel["expired"])
+        values.update(
+            event=pa.array([EventKind.DELIVERY.value] * n, pa.string()),
+            direction=pa.array([Direction.OUTBOUND.value] * n, pa.string()),
+            outcome=pa.array([Outcome.BOUNCED.value] * n, pa.string()),
+            sender=sel["expired"].field("sender"),
+            detail=pa.array(["expired, returned to sender"] * n, pa.string()),
+        )
+
+    def _fill_connect(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+        c = sel["connect"]
+        rest = pc.utf8_slice_codeunits(c.field("rest"), 0, CONNECT_REST)
+        kind, direction, host, ip, port, encrypted, detail = per_unique(
+            join_keys(c.field("dis"), c.field("peer"), rest),
+            connect_fields,
+            [
+                pa.string(),
+                pa.string(),
+                pa.string(),
+                pa.string(),
+                pa.int64(),
+                pa.bool_(),
+                pa.string(),
+            ],
+        )
+        values.update(
+            event=kind, direction=direction, peer_host=host, peer_ip=ip, peer_port=port,
+            encrypted=encrypted, detail=detail,
+        )  # fmt: skip
+
+    def _fill_client(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+        direction, host, ip, port = per_unique(
+            sel["client"].field("peer"),
+            client_fields,
+            [pa.string(), pa.string(), pa.string(), pa.int64()],
+        )
+        n = len(direction)
+        values.update(
+            event=pa.array([EventKind.RECEIVED.value] * n, pa.string()),
+            direction=direction, peer_host=host, peer_ip=ip, peer_port=port,
+        )  # fmt: skip
+
+    def _fill_mid(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+        values["event"] = pa.array([EventKind.MESSAGE_ID.value] * len(sel["mid"]), pa.string())
+        values["message_id"] = sel["mid"].field("mid")
+
+    def _fill_from(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+        values["event"] = pa.array([EventKind.QUEUED.value] * len(sel["from"]), pa.string())
+        values["sender"] = sel["from"].field("sender")
+
+    def _fill_removed(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+        values["event"] = pa.array([EventKind.REMOVED.value] * len(sel["raw"]), pa.string())
+
+
+def _within(found: pa.Array, names: Sequence[str]) -> Any:
+    """Rows of ``found`` that matched, with each named field no longer than its limit."""
+    good = pc.is_valid(found)
+    for name in names:
+        good = pc.and_kleene(good, pc.less_equal(pc.utf8_length(found.field(name)), LIMITS[name]))
+    return pc.fill_null(good, False).to_numpy(zero_copy_only=False)
+
+
+def _shape(pattern: str, names: Sequence[str] = ()) -> Callable[[pa.Array], Any]:
+    def read(source: pa.Array) -> tuple[pa.Array, Any]:
+        found = pc.extract_regex(source, pattern)
+        return found, _within(found, names)
+
+    return read
+
+
+def _all(source: pa.Array) -> tuple[None, Any]:
+    return None, np.ones(len(source), dtype=np.bool_)
+
+
+_SHAPES: dict[str, Callable[[pa.Array], tuple[pa.Array | None, Any]]] = {
+    "status": _shape(STATUS, ("to", "orig", "relay", "delay", "delays", "tls")),
+    "mid": _shape(MESSAGE_ID, ("mid",)),
+    "from": _shape(FROM, ("sender",)),
+    "removed": _all,
+    "summary": _shape(SUMMARY, ("ph", "pi", "pname", "sni", "ver", "cipher", "kex")),
+    "failure": _shape(FAILURES, ("ph", "pi", "ch", "ci")),
+    "connect": _shape(CONNECT, ("ph", "pi")),
+    "client": _shape(CLIENT, ("ph", "pi")),
+    "expired": _shape(FROM, ("sender",)),
+}
+_FILLERS: dict[str, Callable[[FastPostfix, dict[str, pa.Array], dict[str, pa.Array]], None]] = {
+    "summary": FastPostfix._fill_summary,
+    "status": FastPostfix._fill_status,
+    "mid": FastPostfix._fill_mid,
+    "from": FastPostfix._fill_from,
+    "removed": FastPostfix._fill_removed,
+    "failure": FastPostfix._fill_failure,
+    "expired": FastPostfix._fill_expired,
+    "connect": FastPostfix._fill_connect,
+    "client": FastPostfix._fill_client,
+}

@@ -1,0 +1,224 @@
+"""The vectorised Postfix reader gives the same frames as the per-line reader.
+
+Differential: both readers (``read_logs_result(..., vectorised=False)`` is the per-line
+reference) run on every genuine lab log, every Postfix golden case, generated lines of the
+benchmark's shape, and junk; events, deliveries and the line accounting must be equal.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import analyzer.sources.logs as sources
+from analyzer.api_logs import LogReadResult, read_logs_result
+from analyzer.frames.fast_postfix import FastPostfix
+from analyzer.logs.prefix import PrefixContext
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB_LOGS = sorted(
+    p for p in (ROOT / "sample_data" / "lab").glob("*/*") if p.name in ("mail.log", "mainlog")
+)
+GOLDEN = sorted((ROOT / "tests" / "data" / "logs").glob("*/*.json"))  # Postfix and the rest
+LAB_POSTFIX = ROOT / "sample_data" / "lab" / "postfix" / "mail.log"
+
+
+def _both(path: Path, timezone: str | None = None) -> tuple[LogReadResult, LogReadResult]:
+    slow = read_logs_result(path, timezone=timezone, vectorised=False)
+    fast = read_logs_result(path, timezone=timezone)
+    return slow, fast
+
+
+def assert_same(slow: LogReadResult, fast: LogReadResult) -> None:
+    pdt.assert_frame_equal(fast.events, slow.events)
+    pdt.assert_frame_equal(fast.deliveries, slow.deliveries)
+    assert fast.counts == slow.counts
+    c = fast.counts
+    assert c.lines == c.parsed + c.unrelated + c.issues + c.duplicates
+    assert sorted(fast.issues["position"]) == sorted(slow.issues["position"])
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_logs", ROOT / "bench" / "bench_logs.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", LAB_LOGS, ids=[p.parent.name for p in LAB_LOGS])
+def test_lab_logs(path: Path) -> None:
+    slow, fast = _both(path)
+    assert len(fast.events) > 250
+    assert_same(slow, fast)
+
+
+def test_lab_postfix_whole_figures() -> None:
+    slow, fast = _both(LAB_POSTFIX)
+    assert_same(slow, fast)
+    c = fast.counts
+    assert (c.lines, c.parsed, c.unrelated, c.issues) == (504, 463, 27 + 14, 0)
+    assert len(fast.deliveries) == 127
+    assert fast.events["event"].value_counts()["delivery"] == 121
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=[f"{p.parent.name}/{p.stem}" for p in GOLDEN])
+def test_golden_cases(path: Path, tmp_path: Path) -> None:
+    case = json.loads(path.read_text(encoding="utf-8"))
+    log = tmp_path / "mail.log"
+    log.write_text("\n".join(case["lines"]) + "\n", encoding="utf-8")
+    stamp = datetime.fromisoformat(case["reference"]).timestamp()
+    os.utime(log, (stamp, stamp))
+    slow, fast = _both(log, case.get("timezone"))
+    assert len(slow.events) + slow.counts.unrelated + slow.counts.issues == len(case["lines"])
+    assert_same(slow, fast)
+
+
+def test_benchmark_shape(tmp_path: Path) -> None:
+    log = tmp_path / "bench.log"
+    n = _bench().build(3000, log)
+    slow, fast = _both(log)
+    assert n == fast.counts.lines == 3024  # six whole copies of the lab run
+    assert_same(slow, fast)
+    assert len(fast.deliveries) == 6 * 127  # each copy repeats the lab run's deliveries
+    # all but the rare shapes ("Cannot start TLS", "lost connection after STARTTLS") are
+    # read by the vectorised reader
+    texts = log.read_text(encoding="utf-8").splitlines()
+    read = FastPostfix(PrefixContext(str(log), datetime.now(UTC))).read(texts, 1)
+    assert (read.events.num_rows, read.unrelated, len(read.slow)) == (2760, 246, 18)
+
+
+def test_small_blocks_and_duplicates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks that end inside lines, and the same file given twice (counted as duplicates)."""
+    monkeypatch.setattr(sources, "BLOCK", 1000)
+    log = tmp_path / "bench.log"
+    _bench().build(1200, log)
+    copy = tmp_path / "copy.log"
+    copy.write_bytes(log.read_bytes())
+    slow = read_logs_result([log, copy], vectorised=False)
+    fast = read_logs_result([log, copy])
+    assert fast.counts.duplicates == fast.counts.lines // 2
+    assert_same(slow, fast)
+
+
+def test_junk_and_overlong_lines(tmp_path: Path) -> None:
+    lines = LAB_POSTFIX.read_bytes().splitlines(keepends=True)
+    junk = b"\x00\x01\x02binary\xff\xfe junk\x00\n"
+    overlong = b"Nov 27 21:28:44 vm postfix/smtp[1]: " + b"x" * (sources.MAX_LINE + 10) + b"\n"
+    crlf = lines[5].rstrip(b"\n") + b"\r\n"
+    latin = b"Nov 27 21:28:44 vm postfix/qmgr[2]: 9A77F164183: from=<caf\xe9@x>, size=1\n"
+    data = b"".join(
+        [*lines[:20], junk, overlong, crlf, latin, *lines[20:], overlong[:5000], overlong[:-1]]
+    )
+    log = tmp_path / "mixed.log"
+    log.write_bytes(data)
+    slow, fast = _both(log)
+    assert_same(slow, fast)
+    assert fast.counts.issues == 3  # the junk line and the two overlong ones
+    assert fast.counts.lines == 504 + 5  # the cut line runs on into the overlong last one
+
+
+# Lines of the lab's Postfix log, mutated: cut, byte-flipped, joined with junk.
+_LAB_LINES = LAB_POSTFIX.read_bytes().splitlines()
+_piece = st.one_of(
+    st.sampled_from(_LAB_LINES),
+    st.binary(max_size=300),
+    st.builds(lambda line, cut: line[:cut], st.sampled_from(_LAB_LINES), st.integers(0, 300)),
+    st.builds(
+        lambda line, at, byte: line[:at] + bytes([byte]) + line[at + 1 :],
+        st.sampled_from(_LAB_LINES),
+        st.integers(0, 200),
+        st.integers(0, 255),
+    ),
+    st.builds(lambda n: b"Nov 27 21:28:44 vm postfix/smtp[1]: " + b"y" * n, st.integers(0, 3000)),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(pieces=st.lists(_piece, max_size=40), block=st.integers(64, 4096))
+def test_fast_path_never_raises_and_agrees(
+    pieces: list[bytes], block: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "BLOCK", block)
+    monkeypatch.setattr(sources, "MAX_LINE", 2048)  # lines over it are overlong here
+    log = tmp_path / "prop.log"
+    log.write_bytes(b"\n".join(pieces))
+    slow, fast = _both(log)
+    assert_same(slow, fast)
+    assert isinstance(fast.events, pd.DataFrame)
+
+
+# Real lines of the lab's Postfix log with one field stretched to each side of the longest
+# length the per-line patterns accept (the vectorised patterns check those lengths after
+# matching, and must hand the longer ones to the per-line reader).
+_STAMP = "Nov 27 21:28:44 vm "
+_LIMIT_LINES = {
+    "peer-host": _STAMP + "postfix/smtp[9]: Trusted TLS connection established to {}[127.0.0.15]"
+    ":25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519",
+    "kex": _STAMP + "postfix/smtp[9]: Trusted TLS connection established to 127.0.0.15[127.0.0.15]"
+    ":25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange {}",
+    "cipher": _STAMP + "postfix/smtp[9]: Untrusted TLS connection established to h[127.0.0.1]"
+    ":25: TLSv1.2 with cipher {} (256/256 bits)",
+    "message-id": _STAMP + "postfix/cleanup[8]: 9A77F164183: message-id=<{}>",
+    "recipient": _STAMP + "postfix/smtp[7]: 9A77F164183: to=<{}>, relay=127.0.0.11[127.0.0.11]"
+    ":25, delay=0.21, delays=0.05/0.01/0.07/0.07, dsn=2.0.0, status=sent (250 2.0.0 Ok)",
+    "relay": _STAMP + "postfix/smtp[7]: 9A77F164183: to=<u@x.test>, relay={}[127.0.0.11]"
+    ":25, delay=0.21, dsn=4.7.5, status=deferred (Server certificate not verified)",
+    "sender": _STAMP + "postfix/qmgr[6]: 9A77F164183: from=<{}>, size=508, nrcpt=1 (queue active)",
+    "cert-peer": _STAMP + "postfix/smtp[5]: server certificate verification failed for {}"
+    "[127.0.0.42]:25: untrusted issuer /CN=Lab Test CA",
+    "ssl-peer": _STAMP + "postfix/smtp[5]: SSL_connect error to {}[127.0.0.49]:25: -1",
+    "host": "Nov 27 21:28:44 {} postfix/qmgr[6]: 9A77F164183: removed",
+    "connect-peer": _STAMP + "postfix/smtpd[4]: disconnect from {}[127.0.0.101] ehlo=2 "
+    "starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7",
+    "connect-rest": _STAMP + "postfix/smtpd[4]: disconnect from unknown[127.0.0.106]{} ehlo=1 "
+    "starttls=0/1 commands=1/2",
+    "client-peer": _STAMP + "postfix/smtpd[4]: 9A77F164183: client={}[127.0.0.101]",
+    "program": "Nov 27 21:28:44 vm postfix/{}[6]: 9A77F164183: removed",
+}
+_LIMITS = {
+    "peer-host": 255, "kex": 64, "cipher": 128, "message-id": 998, "recipient": 1024,
+    "relay": 400 - len("[127.0.0.11]:25"), "sender": 1024, "cert-peer": 255, "ssl-peer": 255,
+    "host": 255, "program": 128 - len("postfix/"), "connect-peer": 255,
+    "connect-rest": 400 - len(" ehlo=1 starttls=0/1 commands=1/2"), "client-peer": 255,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(_LIMIT_LINES))
+def test_fields_at_their_length_limits(name: str, tmp_path: Path) -> None:
+    limit = _LIMITS[name]
+    template = _LIMIT_LINES[name]
+    lines = [template.format("a" * n) for n in (limit - 1, limit, limit + 1, limit + 40)]
+    log = tmp_path / "limits.log"
+    log.write_text("\n".join(lines) + "\n", encoding="ascii")
+    slow, fast = _both(log)
+    assert_same(slow, fast)
+    assert slow.counts.parsed + slow.counts.unrelated + slow.counts.issues == 4
+    assert list(slow.events["line"])[:2] == [1, 2]  # up to the limit, the line is read
+
+
+def test_block_starting_with_compression_magic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A junk line that begins a block is a line, not the start of a gzip or zstd stream."""
+    monkeypatch.setattr(sources, "BLOCK", 1)  # every line is a block of its own
+    lines = _LAB_LINES[:3]
+    data = b"\n".join([lines[0], b"\x1f\x8b\x08\x00junk", b"\x28\xb5\x2f\xfd", *lines[1:]])
+    log = tmp_path / "magic.log"
+    log.write_bytes(data + b"\n")
+    slow, fast = _both(log)
+    assert_same(slow, fast)
+    assert (fast.counts.lines, fast.counts.issues) == (5, 2)
