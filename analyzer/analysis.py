@@ -18,6 +18,7 @@ from datetime import date, datetime
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analyzer import api
@@ -27,8 +28,6 @@ from analyzer.metrics import (
     cipher_mix,
     coverage_by,
     coverage_over_time,
-    fallback_by,
-    fallback_summary,
     forced_tls_readiness,
     handshake_failures,
     hop_coverage,
@@ -42,8 +41,9 @@ from analyzer.metrics import (
     version_mix,
     weakness_counts,
 )
-from analyzer.metrics.columns import empty_deliveries, empty_events
+from analyzer.metrics.columns import empty_deliveries, empty_events, isin
 from analyzer.metrics.common import Tally, combine, tally_frame
+from analyzer.metrics.fallback import by_of, delivered_outbound, summary_of
 from analyzer.metrics.join import header_log_join
 from analyzer.metrics.result import Analysis, Coverage, Filters, InputFile
 from analyzer.model import IssueKind, ParseIssue
@@ -196,25 +196,39 @@ def _in_time(stamps: pd.Series, f: Filters) -> pd.Series:
     return keep
 
 
+def _unfiltered(f: Filters) -> bool:
+    return f.since is None and f.until is None and not f.domain and not f.direction
+
+
+def _kept(df: pd.DataFrame, keep: pd.Series | np.ndarray | None) -> pd.DataFrame:
+    return (df if keep is None else df[keep]).reset_index(drop=True)
+
+
 def filter_mailbox(
     hops: pd.DataFrame, messages: pd.DataFrame, f: Filters
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Messages kept by ``f`` (mailbox messages are inbound) and their hops."""
-    keep = _in_time(messages["date"], f)
-    if f.domain:
-        keep &= _matches_domain(messages["boundary_from"], f.domain) | _matches_domain(
-            messages["sender_domain"], f.domain
-        )
-    if f.direction not in (None, "inbound"):
-        keep &= False
-    kept = messages[keep].reset_index(drop=True)
-    return hops[hops["source"].isin(kept["source"])].reset_index(drop=True), kept
+    if _unfiltered(f):
+        kept = _kept(messages, None)
+    else:
+        keep = _in_time(messages["date"], f)
+        if f.domain:
+            keep &= _matches_domain(messages["boundary_from"], f.domain) | _matches_domain(
+                messages["sender_domain"], f.domain
+            )
+        if f.direction not in (None, "inbound"):
+            keep &= False
+        kept = _kept(messages, keep)
+    keep_hops = isin(hops["source"], kept["source"].dropna().unique())
+    return _kept(hops, None if keep_hops.all() else keep_hops), kept
 
 
 def filter_logs(
     events: pd.DataFrame, deliveries: pd.DataFrame, f: Filters
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Events and deliveries kept by ``f``."""
+    if _unfiltered(f):
+        return _kept(events, None), _kept(deliveries, None)
     ke = _in_time(events["timestamp"], f)
     kd = _in_time(deliveries["timestamp"], f)
     if f.domain:
@@ -225,7 +239,7 @@ def filter_logs(
     if f.direction:
         ke &= (events["direction"].astype("string") == f.direction).fillna(False)
         kd &= (deliveries["direction"].astype("string") == f.direction).fillna(False)
-    return events[ke].reset_index(drop=True), deliveries[kd].reset_index(drop=True)
+    return _kept(events, ke), _kept(deliveries, kd)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,7 +282,8 @@ def analyze_frames(
     units = observations(messages, de)
     strength = strength_units(hops, de)
     coverage = _coverage(hops, messages, de, units)
-    fallback = fallback_summary(de)
+    delivered = delivered_outbound(de)
+    fallback = summary_of(delivered)
     incidents = certificate_incidents(ev, de)
     readiness = forced_tls_readiness(messages, de)
     yielded = parse_yield(hops, frames.issues, ev, li, log_lines)
@@ -280,13 +295,56 @@ def analyze_frames(
         messages_read=frames.messages_read, messages_lost=frames.messages_lost,
         headers_read=frames.headers_read, headers_lost=frames.headers_lost, units=units,
         coverage=coverage, fallback=fallback,
-        fallback_by_domain=fallback_by(de, ["recipient_domain"]),
-        fallback_by_week=fallback_by(de, ["period"]), strength=strength,
+        fallback_by_domain=by_of(delivered, ["recipient_domain"]),
+        fallback_by_week=by_of(delivered, ["period"]), strength=strength,
         versions=version_mix(strength), ciphers=cipher_mix(strength),
         weaknesses=weakness_counts(strength), incidents=incidents,
         failures=handshake_failures(ev), errors=top_errors(ev), readiness=readiness,
         parse_yield=yielded, join=header_log_join(hops, de), summary=summary,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ReadInputs:
+    """What ``read_inputs`` read, before any filter or metric.
+
+    Attributes:
+        found: every input as classified (mailbox, log or skipped).
+        frames: the mailbox side (input issues included in ``frames.issues``).
+        events: the log events frame.
+        deliveries: the log deliveries frame.
+        log_issues: log lines and files that could not be read.
+        log_lines: (lines read once, lines understood) of the log reader, when it counted.
+    """
+
+    found: tuple[InputFile, ...]
+    frames: api.MailboxFrames
+    events: pd.DataFrame
+    deliveries: pd.DataFrame
+    log_issues: pd.DataFrame
+    log_lines: tuple[int, int] | None
+
+
+def read_inputs(
+    inputs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    trusted_hosts: Iterable[str] = (),
+    timezone: str | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    log_progress: Callable[[str, int], None] | None = None,
+) -> ReadInputs:
+    """Classify ``inputs`` and read them: the reading half of ``analyze`` (no metric)."""
+    paths = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
+    found, input_issues = classify_inputs(paths)
+    mailboxes = [i.path for i in found if i.kind == "mailbox"]
+    logs = [i.path for i in found if i.kind == "log"]
+    frames = api.load_mailbox(mailboxes, trusted_hosts=tuple(trusted_hosts), progress=progress)
+    logs_read = _read_logs(logs, input_issues, timezone, log_progress)
+    if input_issues:
+        issues = pd.concat([issues_frame(input_issues), frames.issues], ignore_index=True)
+        frames = replace(frames, issues=issues)
+    return ReadInputs(tuple(found), frames, logs_read.events, logs_read.deliveries,
+                      logs_read.issues, logs_read.lines)  # fmt: skip
 
 
 def analyze(
@@ -310,20 +368,13 @@ def analyze(
     """
     if direction not in (None, "inbound", "outbound", "local"):
         raise ValueError(f"direction must be inbound, outbound or local, not {direction!r}")
-    paths = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
-    found, input_issues = classify_inputs(paths)
-    mailboxes = [i.path for i in found if i.kind == "mailbox"]
-    logs = [i.path for i in found if i.kind == "log"]
     trusted = tuple(trusted_hosts)
-    frames = api.load_mailbox(mailboxes, trusted_hosts=trusted, progress=progress)
-    logs_read = _read_logs(logs, input_issues, timezone, log_progress)
-    if input_issues:
-        issues = pd.concat([issues_frame(input_issues), frames.issues], ignore_index=True)
-        frames = replace(frames, issues=issues)
+    read = read_inputs(inputs, trusted_hosts=trusted, timezone=timezone, progress=progress,
+                       log_progress=log_progress)  # fmt: skip
     filters = Filters(since, until, domain, direction, trusted)
     return analyze_frames(
-        frames, logs_read.events, logs_read.deliveries, logs_read.issues,
-        inputs=found, filters=filters, log_lines=logs_read.lines,
+        read.frames, read.events, read.deliveries, read.log_issues,
+        inputs=read.found, filters=filters, log_lines=read.log_lines,
     )  # fmt: skip
 
 

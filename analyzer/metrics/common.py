@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 TALLY_COLUMNS = (
@@ -69,38 +70,83 @@ def tally(values: pd.Series) -> Tally:
     return Tally(len(flags), enc, plain, len(flags) - enc - plain)
 
 
+def group_codes(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Group number of each row over ``keys`` (missing values are a group of their own) and the
+    position of the first row of each group; groups are numbered in order of appearance.
+
+    Hash-based (``pandas.factorize`` per key, the codes combined arithmetically): no sort.
+    """
+    combined = np.zeros(len(df), dtype=np.int64)
+    scale = 1
+    for k in keys:
+        codes, distinct = pd.factorize(df[k], use_na_sentinel=False)
+        width = len(distinct) + 1
+        if scale * width >= 1 << 62:  # renumber before the product could overflow
+            combined = pd.factorize(combined)[0].astype(np.int64)
+            scale = int(combined.max()) + 1
+        combined = combined * width + codes
+        scale *= width
+    groups = pd.factorize(combined)[0]
+    # numbered by first appearance: a group starts where the running maximum grows
+    seen = np.maximum.accumulate(groups) if len(groups) else groups
+    first = (
+        np.flatnonzero(np.concatenate(([True], groups[1:] > seen[:-1]))) if len(groups) else groups
+    )
+    return groups, first
+
+
+def _key_order(columns: Sequence[Sequence[object]], totals: np.ndarray | None) -> list[int]:
+    """Row order: total descending (unless ``totals`` is None), then each key ascending with
+    missing keys last."""
+
+    def key(i: int) -> tuple[object, ...]:
+        parts: list[object] = [] if totals is None else [-int(totals[i])]
+        for col in columns:
+            v = col[i]
+            parts += [1, ""] if v is None or v is pd.NA else [0, v]
+        return tuple(parts)
+
+    return sorted(range(len(columns[0]) if columns else 0), key=key)
+
+
 def tally_frame(df: pd.DataFrame, by: Sequence[str], flag: str = "encrypted") -> pd.DataFrame:
     """One row per group of ``by`` with the tally of ``flag`` and its shares.
 
     Missing keys are kept as their own group (<NA>). Rows are sorted by total, largest first,
     then by key, so the order is stable.
     """
+    return tally_rows(df, by, flag, by_total=True)
+
+
+def tally_rows(df: pd.DataFrame, by: Sequence[str], flag: str, *, by_total: bool) -> pd.DataFrame:
+    """``tally_frame``, its rows sorted by total then key (``by_total``) or by key alone."""
     keys = list(by)
     if df.empty:
         empty = {k: pd.Series([], dtype="string") for k in keys}
         empty.update({c: pd.Series([], dtype="Int64") for c in TALLY_COLUMNS[:4]})
         empty.update({c: pd.Series([], dtype="Float64") for c in TALLY_COLUMNS[4:]})
         return pd.DataFrame(empty, columns=[*keys, *TALLY_COLUMNS])
-    flags = _bool_series(df[flag])
-    work = pd.DataFrame(
-        {
-            **{k: df[k].astype("string") for k in keys},
-            "total": 1,
-            "encrypted": (flags == True).fillna(False).astype(int),  # noqa: E712
-            "plaintext": (flags == False).fillna(False).astype(int),  # noqa: E712
-        }
-    )
-    out = work.groupby(keys, dropna=False, sort=False, observed=True)[
-        ["total", "encrypted", "plaintext"]
-    ].sum()
-    out = out.reset_index()
-    out["unknown"] = out["total"] - out["encrypted"] - out["plaintext"]
-    for col in ("encrypted", "plaintext", "unknown"):
-        out[f"{col}_share"] = (out[col] / out["total"]).astype("Float64")
+    # group numbers from the columns as they are (categorical codes, no string conversion of
+    # every row), counts with numpy, order with one sort of the (few) groups
+    codes, first = group_codes(df, keys)
+    values = [df[k].iloc[first].astype("string").tolist() for k in keys]
+    flags = _bool_series(df[flag]).array  # <NA> is neither encrypted nor plaintext
+    n = len(first)
+    enc = np.bincount(codes, weights=flags.to_numpy(dtype=bool, na_value=False), minlength=n)
+    plain = np.bincount(codes, weights=(~flags).to_numpy(dtype=bool, na_value=False), minlength=n)
+    counts = {"total": np.bincount(codes, minlength=n), "encrypted": enc.astype(np.int64),
+              "plaintext": plain.astype(np.int64)}  # fmt: skip
+    counts["unknown"] = counts["total"] - counts["encrypted"] - counts["plaintext"]
+    order = np.array(_key_order(values, counts["total"] if by_total else None), dtype=np.intp)
+    out: dict[str, object] = {
+        k: pd.array([v[i] for i in order], dtype="string")
+        for k, v in zip(keys, values, strict=True)
+    }
     for col in TALLY_COLUMNS[:4]:
-        out[col] = out[col].astype("Int64")
-    out = out.sort_values(["total", *keys], ascending=[False, *([True] * len(keys))])
-    return out[[*keys, *TALLY_COLUMNS]].reset_index(drop=True)
+        out[col] = pd.array(counts[col][order], dtype="Int64")
+    for col in TALLY_COLUMNS[1:4]:
+        out[f"{col}_share"] = pd.array(counts[col][order] / counts["total"][order], dtype="Float64")
+    return pd.DataFrame(out, columns=[*keys, *TALLY_COLUMNS])
 
 
 def combine(*tallies: Tally) -> Tally:

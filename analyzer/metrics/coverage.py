@@ -20,8 +20,15 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analyzer.metrics.columns import blank_to_na, map_unique, text
-from analyzer.metrics.common import Tally, tally, tally_frame
+from analyzer.metrics.columns import (
+    blank_to_na,
+    isin,
+    map_unique,
+    per_distinct,
+    period_start,
+    text,
+)
+from analyzer.metrics.common import Tally, tally, tally_frame, tally_rows
 from analyzer.metrics.domains import registrable_domain
 
 VOUCHED_ROLES: tuple[str, ...] = ("boundary", "internal")
@@ -35,7 +42,7 @@ def message_coverage(messages: pd.DataFrame) -> Tally:
 
 def hop_coverage(hops: pd.DataFrame, roles: Sequence[str] = VOUCHED_ROLES) -> Tally:
     """Tally of the hops whose role is in ``roles``."""
-    return tally(hops.loc[text(hops["role"]).isin(list(roles)).fillna(False), "encrypted"])
+    return tally(hops.loc[isin(hops["role"], roles), "encrypted"])
 
 
 def session_coverage(deliveries: pd.DataFrame) -> Tally:
@@ -58,6 +65,15 @@ def _mailbox_units(messages: pd.DataFrame) -> pd.DataFrame:
 
 
 def _session_units(deliveries: pd.DataFrame) -> pd.DataFrame:
+    keys = ["direction", "peer_host", "peer_ip", "recipient_domain"]
+    units = per_distinct(deliveries, keys, _session_peers)
+    units.insert(0, "unit", "session")
+    units["timestamp"] = deliveries["timestamp"]
+    units["encrypted"] = deliveries["encrypted"].astype("boolean")
+    return units
+
+
+def _session_peers(deliveries: pd.DataFrame) -> pd.DataFrame:
     direction = text(deliveries["direction"])
     host = blank_to_na(deliveries["peer_host"])
     peer = host.mask(host == "unknown").fillna(blank_to_na(deliveries["peer_ip"]))
@@ -65,16 +81,7 @@ def _session_units(deliveries: pd.DataFrame) -> pd.DataFrame:
     outbound = direction == "outbound"
     recipient = blank_to_na(deliveries["recipient_domain"]).str.lower()
     peer_domain = peer_domain.mask(outbound.fillna(False), recipient)
-    return pd.DataFrame(
-        {
-            "unit": "session",
-            "direction": direction,
-            "peer_domain": peer_domain,
-            "peer": peer,
-            "timestamp": deliveries["timestamp"],
-            "encrypted": deliveries["encrypted"].astype("boolean"),
-        }
-    )
+    return pd.DataFrame({"direction": direction, "peer_domain": peer_domain, "peer": peer})
 
 
 def observations(messages: pd.DataFrame, deliveries: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +90,9 @@ def observations(messages: pd.DataFrame, deliveries: pd.DataFrame) -> pd.DataFra
     ``peer_domain`` is the recipient domain for outbound sessions and the registrable domain
     of the peer host otherwise (for messages: of the boundary hop's peer).
     """
-    parts = [_mailbox_units(messages), _session_units(deliveries)]
+    parts = [_mailbox_units(messages)]
+    if len(deliveries) or not len(messages):
+        parts.append(_session_units(deliveries))
     frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     for col in ("unit", "direction", "peer_domain", "peer"):
@@ -104,8 +113,7 @@ def coverage_over_time(
     The ``period`` column is the first day of the period as ``YYYY-MM-DD``; units without a
     timestamp are left out (their count is the difference to the overall total).
     """
-    dated = units[units["timestamp"].notna()].copy()
-    stamps = dated["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None)
-    dated["period"] = stamps.dt.to_period(freq).dt.start_time.dt.strftime("%Y-%m-%d")
-    out = tally_frame(dated, ["period", *by])
-    return out.sort_values(["period", *by]).reset_index(drop=True)
+    stamped = units["timestamp"].notna().to_numpy(dtype=bool)
+    dated = units if stamped.all() else units[stamped]
+    dated = dated.assign(period=period_start(dated["timestamp"], freq))
+    return tally_rows(dated, ["period", *by], "encrypted", by_total=False)

@@ -8,6 +8,7 @@ second level is a generic one (``co.uk``, ``ac.uk``, ``com.au``, ``ac.za``). Add
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 _GENERIC_SECOND_LEVEL = frozenset(
@@ -16,8 +17,13 @@ _GENERIC_SECOND_LEVEL = frozenset(
 
 
 def _is_address(host: str) -> bool:
+    literal = host.strip("[]").removeprefix("IPv6:").removeprefix("ipv6:")
+    # an address ends in a digit (IPv4) or holds ":" (IPv6); most names do neither and skip
+    # the parse (and its exception)
+    if not literal[-1:].isdigit() and ":" not in literal:
+        return False
     try:
-        ipaddress.ip_address(host.strip("[]").removeprefix("IPv6:").removeprefix("ipv6:"))
+        ipaddress.ip_address(literal)
     except ValueError:
         return False
     return True
@@ -27,6 +33,12 @@ def registrable_domain(host: object) -> str | None:
     """The registrable domain of ``host`` (lower case), or None when it has none."""
     if not isinstance(host, str):
         return None
+    return _registrable(host)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _registrable(host: str) -> str | None:
+    # several metrics ask for the same hosts; the answer depends on the string alone
     name = host.strip().strip(".").lower()
     if not name or name == "unknown" or len(name) > 253 or _is_address(name):
         return None

@@ -20,7 +20,7 @@ from enum import StrEnum
 
 import pandas as pd
 
-from analyzer.metrics.columns import text
+from analyzer.metrics.columns import empty_frame, period_start, text
 from analyzer.metrics.common import share
 
 
@@ -58,15 +58,17 @@ class FallbackSummary:
 
 def delivered_outbound(deliveries: pd.DataFrame) -> pd.DataFrame:
     """Outbound deliveries with outcome ``delivered``, with a ``reason`` column added."""
-    d = deliveries[
-        (text(deliveries["direction"]) == "outbound") & (text(deliveries["outcome"]) == "delivered")
-    ].copy()
+    if deliveries.empty:
+        return deliveries.assign(reason=pd.Series([], dtype="string"))
+    # compared as they are (categorical or string): <NA> is not equal, so not kept
+    keep = (deliveries["direction"] == "outbound") & (deliveries["outcome"] == "delivered")
+    d = deliveries[keep.fillna(False).to_numpy(dtype=bool)].copy()
     plain = (d["encrypted"] == False).fillna(False)  # noqa: E712
+    category = text(d["failure_category"])
     failed = d["fallback"].astype("boolean").fillna(False) | (
-        text(d["failure_category"]).fillna("").ne("")
-        & text(d["failure_category"]).ne("starttls-not-supported").fillna(True)
+        category.fillna("").ne("") & category.ne("starttls-not-supported").fillna(True)
     )
-    not_offered = text(d["failure_category"]) == "starttls-not-supported"
+    not_offered = category == "starttls-not-supported"
     reason = pd.Series(pd.NA, index=d.index, dtype="string")
     reason = reason.mask(plain, FallbackReason.REASON_NOT_LOGGED.value)
     reason = reason.mask(
@@ -77,9 +79,8 @@ def delivered_outbound(deliveries: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
-def fallback_summary(deliveries: pd.DataFrame) -> FallbackSummary:
-    """The fallback-to-plaintext figures of outbound delivered mail."""
-    d = delivered_outbound(deliveries)
+def summary_of(d: pd.DataFrame) -> FallbackSummary:
+    """``fallback_summary`` of deliveries already passed through ``delivered_outbound``."""
     enc = int((d["encrypted"] == True).sum())  # noqa: E712
     plain = int((d["encrypted"] == False).sum())  # noqa: E712
     counts = d["reason"].value_counts()
@@ -87,27 +88,33 @@ def fallback_summary(deliveries: pd.DataFrame) -> FallbackSummary:
     return FallbackSummary(len(d), enc, plain, len(d) - enc - plain, by_reason)
 
 
-def fallback_by(deliveries: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Per group of ``by`` (``recipient_domain``, ``peer_host``, or ``period`` for weeks):
-    delivered, plaintext, unknown, rate, and one column per reason."""
-    d = delivered_outbound(deliveries)
-    if "period" in by:
-        stamps = pd.to_datetime(d["timestamp"], utc=True).dt.tz_localize(None)
-        d["period"] = stamps.dt.to_period("W").dt.start_time.dt.strftime("%Y-%m-%d")
+def fallback_summary(deliveries: pd.DataFrame) -> FallbackSummary:
+    """The fallback-to-plaintext figures of outbound delivered mail."""
+    return summary_of(delivered_outbound(deliveries))
+
+
+_COUNTS = ("delivered", "plaintext", "unknown", *(r.value for r in FallbackReason))
+
+
+def _empty_by(keys: list[str]) -> pd.DataFrame:
+    return empty_frame({**dict.fromkeys(keys, "string"), **dict.fromkeys(_COUNTS, "Int64"),
+                        "rate": "Float64"})  # fmt: skip
+
+
+def by_of(d: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """``fallback_by`` of deliveries already passed through ``delivered_outbound``."""
     keys = list(by)
+    if d.empty:
+        return _empty_by(keys)
+    if "period" in by:
+        d = d.assign(period=period_start(d["timestamp"], "W"))
     work = pd.DataFrame({k: d[k].astype("string") for k in keys})
     work["delivered"] = 1
     work["plaintext"] = (d["encrypted"] == False).fillna(False).astype(int)  # noqa: E712
     work["unknown"] = d["encrypted"].isna().astype(int)
     for r in FallbackReason:
         work[r.value] = (d["reason"] == r.value).fillna(False).astype(int)
-    counts = ["delivered", "plaintext", "unknown", *(r.value for r in FallbackReason)]
-    if work.empty:
-        out = pd.DataFrame({c: pd.Series([], dtype="string") for c in keys})
-        for c in counts:
-            out[c] = pd.Series([], dtype="Int64")
-        out["rate"] = pd.Series([], dtype="Float64")
-        return out
+    counts = list(_COUNTS)
     out = work.groupby(keys, dropna=False, sort=False)[counts].sum().reset_index()
     out["rate"] = (out["plaintext"] / out["delivered"]).astype("Float64")
     for c in counts:
@@ -116,3 +123,9 @@ def fallback_by(deliveries: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         ["plaintext", "delivered", *keys], ascending=[False, False, *[True] * len(keys)]
     )
     return out.reset_index(drop=True)
+
+
+def fallback_by(deliveries: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Per group of ``by`` (``recipient_domain``, ``peer_host``, or ``period`` for weeks):
+    delivered, plaintext, unknown, rate, and one column per reason."""
+    return by_of(delivered_outbound(deliveries), by)

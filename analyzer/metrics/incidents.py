@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
 
-from analyzer.metrics.columns import blank_to_na, text
+from analyzer.metrics.columns import blank_to_na, empty_frame, isin, per_distinct, text
+from analyzer.metrics.common import group_codes
 
 CERTIFICATE_CATEGORIES: tuple[str, ...] = (
     "certificate-expired",
@@ -33,6 +35,11 @@ INCIDENT_COLUMNS = (
     "messages", "delivered_untrusted", "fell_back", "deferred", "bounced",
 )  # fmt: skip
 _GENERIC = "certificate-unverified"
+_EMPTY_INCIDENTS = {
+    "peer": "string", "peer_ip": "string", "failure_category": "string",
+    "first_seen": "datetime64[s, UTC]", "last_seen": "datetime64[s, UTC]", "duration_s": "Float64",
+    **dict.fromkeys(INCIDENT_COLUMNS[6:], "Int64"),
+}  # fmt: skip
 _FAILURE_EVENTS = ("tls-failed", "certificate-failed", "connection-lost")
 
 
@@ -40,6 +47,15 @@ def _peer(df: pd.DataFrame) -> pd.Series:
     host = blank_to_na(df["peer_host"])
     host = host.mask(host == "unknown")
     return host.fillna(blank_to_na(df["peer_ip"])).fillna("(unknown)")
+
+
+def _peer_frame(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"peer": _peer(df)})
+
+
+def _peers(df: pd.DataFrame) -> pd.Series:
+    """``_peer`` of every row, computed once per distinct (host, address)."""
+    return per_distinct(df, ["peer_host", "peer_ip"], _peer_frame)["peer"]
 
 
 def _runs(stamps: pd.Series, gap: timedelta) -> pd.Series:
@@ -53,48 +69,72 @@ def _categories(categories: pd.Series) -> str:
     return ", ".join(specific or [_GENERIC])
 
 
-def _outcomes(d: pd.DataFrame, start: object, end: object) -> tuple[int, int, int, int, int]:
-    """What happened to the deliveries ``d`` (already those of the MX) inside the window."""
-    inside = (d["timestamp"] >= start) & (d["timestamp"] <= end)
-    w = d[inside.fillna(False)]
-    outcome = text(w["outcome"])
-    delivered = outcome == "delivered"
-    untrusted = int((delivered & (w["encrypted"] == True)).fillna(False).sum())  # noqa: E712
-    fell_back = int((delivered & (w["encrypted"] == False)).fillna(False).sum())  # noqa: E712
-    messages = int(blank_to_na(w["queue_id"]).dropna().nunique())
-    deferred = int((outcome == "deferred").fillna(False).sum())
-    bounced = int((outcome == "bounced").fillna(False).sum())
-    return messages, untrusted, fell_back, deferred, bounced
+class _DeliveriesNear:
+    """The deliveries of each MX (same peer name, or same address) and what happened to them
+    inside a window: positions per peer and per address, and one numpy array per fact, built
+    once for all incidents."""
+
+    def __init__(self, deliveries: pd.DataFrame) -> None:
+        self.by_peer = deliveries.groupby(_peers(deliveries), sort=False).indices
+        ips = text(deliveries["peer_ip"])
+        self.by_ip = deliveries.groupby(ips, sort=False, dropna=True).indices
+        stamps = pd.to_datetime(deliveries["timestamp"], utc=True).dt.tz_localize(None)
+        self.stamps = stamps.to_numpy(dtype="datetime64[ns]")
+        outcome = text(deliveries["outcome"])
+        self.outcome = {o: (outcome == o).fillna(False).to_numpy(dtype=bool)
+                        for o in ("delivered", "deferred", "bounced")}  # fmt: skip
+        encrypted = deliveries["encrypted"].astype("boolean")
+        self.encrypted = (encrypted == True).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+        self.plain = (encrypted == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+        self.queue = pd.factorize(blank_to_na(deliveries["queue_id"]))[0]  # -1: none
+
+    def outcomes(
+        self, peer: str, ip: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> tuple[int, int, int, int, int]:
+        """Messages, delivered untrusted, fell back, deferred, bounced inside the window."""
+        none = np.array([], dtype=np.intp)
+        near = np.union1d(self.by_peer.get(peer, none), self.by_ip.get(ip, none) if ip else none)
+        lo, hi = (t.tz_convert("UTC").tz_localize(None).to_datetime64() for t in (start, end))
+        w = near[(self.stamps[near] >= lo) & (self.stamps[near] <= hi)]
+        delivered, queues = self.outcome["delivered"][w], self.queue[w]
+        return (
+            len(np.unique(queues[queues >= 0])),
+            int((delivered & self.encrypted[w]).sum()),
+            int((delivered & self.plain[w]).sum()),
+            int(self.outcome["deferred"][w].sum()),
+            int(self.outcome["bounced"][w].sum()),
+        )
+
+
+def _incident(peer: str, run: pd.DataFrame, near_mx: _DeliveriesNear) -> tuple[object, ...]:
+    """One incident row from its run of failure events."""
+    categories = text(run["failure_category"])
+    first, last = run["timestamp"].min(), run["timestamp"].max()
+    ips = blank_to_na(run["peer_ip"]).dropna()
+    ip = str(ips.iloc[0]) if len(ips) else ""
+    outcome = near_mx.outcomes(peer, ip, first, last)
+    sessions = len(run) - int((categories == _GENERIC).sum())
+    return (peer, ip or None, _categories(categories), first, last,
+            (last - first).total_seconds(), sessions or len(run), *outcome)  # fmt: skip
 
 
 def certificate_incidents(
     events: pd.DataFrame, deliveries: pd.DataFrame, gap: timedelta = timedelta(days=1)
 ) -> pd.DataFrame:
     """One row per incident (columns ``INCIDENT_COLUMNS``), longest-lasting first."""
-    category = text(events["failure_category"])
-    e = events[category.isin(list(CERTIFICATE_CATEGORIES)).fillna(False)].copy()
+    if events.empty:
+        return empty_frame(_EMPTY_INCIDENTS)
+    cert = isin(events["failure_category"], CERTIFICATE_CATEGORIES)
+    e = events.loc[cert, ["timestamp", "peer_host", "peer_ip", "failure_category"]]
     e = e[e["timestamp"].notna()]
-    e["peer"] = _peer(e)
-    e = e.sort_values("timestamp", kind="stable")
-    peers, ips = _peer(deliveries), text(deliveries["peer_ip"])
-    by_peer = {str(k): g.index for k, g in deliveries.groupby(peers, sort=False)}
-    by_ip = {str(k): g.index for k, g in deliveries.groupby(ips, sort=False, dropna=True)}
+    e = e.assign(peer=_peers(e)).sort_values("timestamp", kind="stable")
+    if e.empty:
+        return empty_frame(_EMPTY_INCIDENTS)
+    near_mx = _DeliveriesNear(deliveries)
     rows: list[tuple[object, ...]] = []
     for peer, group in e.groupby("peer", sort=True):
         for _, run in group.groupby(_runs(group["timestamp"], gap), sort=True):
-            cat = _categories(text(run["failure_category"]))
-            first, last = run["timestamp"].min(), run["timestamp"].max()
-            ips = blank_to_na(run["peer_ip"]).dropna()
-            ip = str(ips.iloc[0]) if len(ips) else ""
-            near = by_peer.get(str(peer), pd.Index([])).union(
-                by_ip.get(ip, pd.Index([])) if ip else pd.Index([])
-            )
-            outcome = _outcomes(deliveries.loc[near], first, last)
-            sessions = len(run) - int((text(run["failure_category"]) == _GENERIC).sum())
-            rows.append(
-                (peer, ip or None, cat, first, last, (last - first).total_seconds(),
-                 sessions or len(run), *outcome)
-            )  # fmt: skip
+            rows.append(_incident(str(peer), run, near_mx))
     out = pd.DataFrame(rows, columns=list(INCIDENT_COLUMNS))
     for col in ("peer", "peer_ip", "failure_category"):
         out[col] = out[col].astype("string")
@@ -107,10 +147,22 @@ def certificate_incidents(
     return out.reset_index(drop=True)
 
 
-def _failures(events: pd.DataFrame) -> pd.DataFrame:
-    kind = text(events["event"])
-    has_category = text(events["failure_category"]).notna()
-    return events[(kind.isin(list(_FAILURE_EVENTS)).fillna(False)) & has_category.fillna(False)]
+def _failure_rows(events: pd.DataFrame) -> np.ndarray:
+    """Positions of the failed TLS attempts (events with a failure category)."""
+    kind = isin(events["event"], _FAILURE_EVENTS)
+    return np.flatnonzero(kind & events["failure_category"].notna().to_numpy(dtype=bool))
+
+
+def _peer_codes(df: pd.DataFrame) -> np.ndarray:
+    """A number per distinct ``_peer`` value of each row, computed once per (host, address)."""
+    pairs, first = group_codes(df, ["peer_host", "peer_ip"])
+    peers = pd.factorize(_peer(df.iloc[first]))[0]
+    return np.asarray(peers[pairs], dtype=np.int64)
+
+
+def _ordered(names: list[list[object]], counts: np.ndarray) -> list[int]:
+    """Group order: count descending, then the key strings ascending."""
+    return sorted(range(len(counts)), key=lambda i: (-int(counts[i]), *(str(k[i]) for k in names)))
 
 
 def handshake_failures(events: pd.DataFrame) -> pd.DataFrame:
@@ -119,28 +171,30 @@ def handshake_failures(events: pd.DataFrame) -> pd.DataFrame:
     Columns: ``failure_category``, ``rfc8460_result_type`` (``(none)`` where RFC 8460 has no
     type), ``direction``, ``count``, ``peers`` (distinct peers).
     """
-    f = _failures(events)
+    keys = ["failure_category", "rfc8460_result_type", "direction"]
+    f = events[[*keys, "peer_host", "peer_ip"]].iloc[_failure_rows(events)]
+    if f.empty:
+        return empty_frame({**dict.fromkeys(keys, "string"), "count": "Int64", "peers": "Int64"})
     work = pd.DataFrame(
         {
             "failure_category": text(f["failure_category"]),
             "rfc8460_result_type": text(f["rfc8460_result_type"]).fillna("(none)"),
             "direction": text(f["direction"]).fillna("(unknown)"),
-            "peer": _peer(f),
         }
     )
-    keys = ["failure_category", "rfc8460_result_type", "direction"]
-    if work.empty:
-        out = pd.DataFrame({k: pd.Series([], dtype="string") for k in keys})
-        out["count"] = pd.Series([], dtype="Int64")
-        out["peers"] = pd.Series([], dtype="Int64")
-        return out
-    g = work.groupby(keys, sort=True)
-    out = pd.DataFrame({"count": g.size(), "peers": g["peer"].nunique()}).reset_index()
-    out["count"] = out["count"].astype("Int64")
-    out["peers"] = out["peers"].astype("Int64")
-    return out.sort_values(["count", *keys], ascending=[False, True, True, True]).reset_index(
-        drop=True
-    )
+    codes, first = group_codes(work, keys)
+    names = [work[k].iloc[first].tolist() for k in keys]
+    count = np.bincount(codes, minlength=len(first))
+    peer = _peer_codes(f)
+    width = int(peer.max()) + 1
+    pairs = np.unique(codes.astype(np.int64) * width + peer)  # distinct (group, peer)
+    peers = np.bincount(pairs // width, minlength=len(first))
+    order = _ordered(names, count)
+    out = {
+        k: pd.array([v[i] for i in order], dtype="string") for k, v in zip(keys, names, strict=True)
+    }
+    return pd.DataFrame({**out, "count": pd.array(count[order], dtype="Int64"),
+                         "peers": pd.array(peers[order], dtype="Int64")})  # fmt: skip
 
 
 def top_errors(events: pd.DataFrame, n: int = 10) -> pd.DataFrame:
@@ -148,20 +202,22 @@ def top_errors(events: pd.DataFrame, n: int = 10) -> pd.DataFrame:
 
     Columns: ``failure_category``, ``detail``, ``count``, ``example`` (one raw line).
     """
-    f = _failures(events)
+    rows = _failure_rows(events)
+    f = events[["failure_category", "detail"]].iloc[rows]
+    if f.empty:
+        return empty_frame({"failure_category": "string", "detail": "string", "count": "Int64",
+                            "example": "string"})  # fmt: skip
     work = pd.DataFrame(
-        {
-            "failure_category": text(f["failure_category"]),
-            "detail": text(f["detail"]).fillna(""),
-            "raw": text(f["raw"]).fillna(""),
-        }
+        {"failure_category": text(f["failure_category"]), "detail": text(f["detail"]).fillna("")}
     )
-    if work.empty:
-        cols = {c: pd.Series([], dtype="string") for c in ("failure_category", "detail")}
-        return pd.DataFrame({**cols, "count": pd.Series([], dtype="Int64"),
-                             "example": pd.Series([], dtype="string")})  # fmt: skip
-    g = work.groupby(["failure_category", "detail"], sort=True)
-    out = pd.DataFrame({"count": g.size(), "example": g["raw"].first()}).reset_index()
-    out["count"] = out["count"].astype("Int64")
-    out = out.sort_values(["count", "failure_category", "detail"], ascending=[False, True, True])
-    return out.head(n).reset_index(drop=True)
+    codes, first = group_codes(work, ["failure_category", "detail"])
+    names = [work[k].iloc[first].tolist() for k in ("failure_category", "detail")]
+    count = np.bincount(codes, minlength=len(first))
+    order = _ordered(names, count)[:n]
+    raw = text(events["raw"].iloc[rows[first[order]]]).fillna("")
+    return pd.DataFrame({
+        "failure_category": pd.array([names[0][i] for i in order], dtype="string"),
+        "detail": pd.array([names[1][i] for i in order], dtype="string"),
+        "count": pd.array(count[order], dtype="Int64"),
+        "example": pd.array(raw.tolist(), dtype="string"),
+    })  # fmt: skip

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analyzer.metrics.columns import blank_to_na, text
+from analyzer.metrics.columns import blank_to_na, empty_frame, text
 
 JOIN_COLUMNS = (
     "source", "message_id", "hop", "by_host", "queue_id", "header_encrypted", "log_encrypted",
     "header_version", "log_version", "agree",
 )  # fmt: skip
+
+
+_EMPTY_JOIN = {
+    "source": "string", "message_id": "string", "hop": "Int64", "by_host": "string",
+    "queue_id": "string", "header_encrypted": "boolean", "log_encrypted": "boolean",
+    "header_version": "string", "log_version": "string", "agree": "boolean",
+}  # fmt: skip
 
 
 def header_log_join(hops: pd.DataFrame, deliveries: pd.DataFrame) -> pd.DataFrame:
@@ -25,7 +32,9 @@ def header_log_join(hops: pd.DataFrame, deliveries: pd.DataFrame) -> pd.DataFram
     ``agree`` is False when header and log both state encryption (or version) and differ,
     <NA> when either is silent, True otherwise.
     """
-    d = deliveries[text(deliveries["direction"]) == "inbound"]
+    if deliveries.empty:
+        return empty_frame(_EMPTY_JOIN)
+    d = deliveries[(deliveries["direction"] == "inbound").fillna(False).to_numpy(dtype=bool)]
     logged = pd.DataFrame(
         {
             "queue_id": blank_to_na(d["queue_id"]),
@@ -34,6 +43,8 @@ def header_log_join(hops: pd.DataFrame, deliveries: pd.DataFrame) -> pd.DataFram
         }
     ).dropna(subset=["queue_id"])
     logged = logged.drop_duplicates("queue_id")
+    if logged.empty:  # nothing to join (no inbound log row): skip converting every hop
+        return empty_frame(_EMPTY_JOIN)
     h = pd.DataFrame(
         {
             "source": text(hops["source"]),

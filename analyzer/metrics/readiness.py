@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from analyzer.metrics.columns import blank_to_na, map_unique, text
+from analyzer.metrics.columns import blank_to_na, isin, map_unique, text
+from analyzer.metrics.common import group_codes
 from analyzer.metrics.domains import registrable_domain
 from analyzer.metrics.incidents import CERTIFICATE_CATEGORIES
 
@@ -50,37 +52,41 @@ class Readiness:
 
 
 def _outbound_attempts(deliveries: pd.DataFrame) -> pd.DataFrame:
-    d = deliveries[text(deliveries["direction"]) == "outbound"]
-    outcome = text(d["outcome"])
-    category = text(d["failure_category"])
+    keep = (deliveries["direction"] == "outbound").fillna(False).to_numpy(dtype=bool)
+    d = deliveries.loc[keep, ["outcome", "failure_category", "fallback", "recipient_domain",
+                              "peer_host", "peer_ip", "queue_id", "encrypted"]]  # fmt: skip
+    category = d["failure_category"]
     # a fallback row carries the category of the earlier attempt: not a failure of its own
-    cert = category.isin(list(CERTIFICATE_CATEGORIES)).fillna(False) & ~d["fallback"].astype(
-        "boolean"
-    ).fillna(False)
-    failed = category.notna() & ~cert & (outcome != "delivered")
+    fallback = d["fallback"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    cert = isin(category, CERTIFICATE_CATEGORIES) & ~fallback
+    undelivered = (text(d["outcome"]) != "delivered").fillna(False).to_numpy(dtype=bool)
+    failed = category.notna().to_numpy(dtype=bool) & ~cert & undelivered
+    # a message is a queue id and a recipient domain (missing ones as empty): numbered
+    ids = pd.DataFrame({"q": text(d["queue_id"]).fillna(""),
+                        "r": text(d["recipient_domain"]).fillna("")})  # fmt: skip
     return pd.DataFrame(
         {
             "direction": "outbound",
             "domain": blank_to_na(d["recipient_domain"]).str.lower(),
             "mx": blank_to_na(d["peer_host"]).fillna(text(d["peer_ip"])),
-            "message": text(d["queue_id"]).fillna("")
-            + "|"
-            + text(d["recipient_domain"]).fillna(""),
+            "message": pd.array(group_codes(ids, ["q", "r"])[0], dtype="Int64"),
             "encrypted": d["encrypted"].astype("boolean"),
-            "failed": failed.fillna(False),
+            "failed": failed,
             "cert": cert,
-        }
+        },
+        index=d.index,
     )
 
 
 def _inbound_attempts(messages: pd.DataFrame) -> pd.DataFrame:
     peer = text(messages["boundary_from"])
+    source = pd.factorize(text(messages["source"]))[0]
     return pd.DataFrame(
         {
             "direction": "inbound",
             "domain": map_unique(peer, registrable_domain).astype("string"),
             "mx": peer,
-            "message": text(messages["source"]),
+            "message": pd.arrays.IntegerArray(source.astype(np.int64), source < 0),
             "encrypted": messages["boundary_encrypted"].astype("boolean"),
             "failed": False,
             "cert": False,
@@ -88,48 +94,76 @@ def _inbound_attempts(messages: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _per_group(codes: np.ndarray, groups: int, flags: np.ndarray) -> np.ndarray:
+    return np.bincount(codes, weights=flags, minlength=groups).astype(np.int64)
+
+
+def _per_message(
+    codes: np.ndarray, groups: int, message: pd.Series, enc: np.ndarray, brk: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group: distinct messages, messages with a breaking attempt, messages that would
+    have bounced (a breaking attempt and no encrypted one). Missing messages are left out."""
+    msg, distinct = pd.factorize(message)
+    known = msg >= 0
+    pair = codes[known].astype(np.int64) * max(len(distinct), 1) + msg[known]
+    pairs, inverse = np.unique(pair, return_inverse=True)
+    pair_group = pairs // max(len(distinct), 1)
+    any_enc = np.bincount(inverse, weights=enc[known], minlength=len(pairs)) > 0
+    any_brk = np.bincount(inverse, weights=brk[known], minlength=len(pairs)) > 0
+    return (np.bincount(pair_group, minlength=groups),
+            np.bincount(pair_group, weights=any_brk, minlength=groups).astype(np.int64),
+            np.bincount(pair_group, weights=any_brk & ~any_enc,
+                        minlength=groups).astype(np.int64))  # fmt: skip
+
+
+def _breaking_mx(codes: np.ndarray, groups: int, mx: pd.Series, brk: np.ndarray) -> list[str]:
+    """Per group: the distinct MXs of its breaking attempts, sorted, joined by ``, ``."""
+    found: list[set[str]] = [set() for _ in range(groups)]
+    hit = brk & mx.notna().to_numpy(dtype=bool)
+    pairs = pd.DataFrame({"group": codes[hit], "mx": mx[hit].to_numpy()})
+    first = group_codes(pairs, ["group", "mx"])[1]
+    for code, name in zip(pairs["group"].iloc[first].tolist(), pairs["mx"].iloc[first].tolist(),
+                          strict=True):  # fmt: skip
+        found[code].add(str(name))
+    return [", ".join(sorted(names)) for names in found]
+
+
 def _table(attempts: pd.DataFrame) -> pd.DataFrame:
-    """The readiness table from attempt rows, in one grouped pass (no loop over domains)."""
+    """The readiness table from attempt rows: one grouping, then counts with numpy."""
     a = attempts
-    key = ["direction", "domain"]
-    flags = pd.DataFrame(
-        {
-            "direction": a["direction"].astype("string"),
-            "domain": a["domain"].astype("string"),
-            "message": a["message"].astype("string"),
-            "mx": a["mx"].astype("string"),
-            "enc": (a["encrypted"] == True).fillna(False).astype(bool),  # noqa: E712
-            "plain": (a["encrypted"] == False).fillna(False).astype(bool),  # noqa: E712
-            "failed": a["failed"].astype(bool),
-            "cert": a["cert"].astype(bool),
-        }
+    codes, first = group_codes(a, ["direction", "domain"])
+    names = {k: a[k].iloc[first].astype("string").tolist() for k in ("direction", "domain")}
+    order = sorted(range(len(first)), key=lambda i: (str(names["direction"][i]),
+                                                     str(names["domain"][i])))  # fmt: skip
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    codes = rank[codes]
+    n = len(order)
+    enc = (a["encrypted"] == True).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+    plain = (a["encrypted"] == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+    failed = a["failed"].to_numpy(dtype=bool)
+    unknown = a["encrypted"].isna().to_numpy(dtype=bool) & ~failed
+    brk = plain | failed
+    messages, defer, bounce = _per_message(codes, n, a["message"], enc, brk)
+    counts = {
+        "messages": messages, "attempts": np.bincount(codes, minlength=n),
+        "encrypted": _per_group(codes, n, enc), "plaintext": _per_group(codes, n, plain),
+        "tls_failures": _per_group(codes, n, failed), "unknown": _per_group(codes, n, unknown),
+        "cert_failures": _per_group(codes, n, a["cert"].to_numpy(dtype=bool)),
+        "would_defer": defer, "would_bounce": bounce,
+    }  # fmt: skip
+    verdict = np.where(counts["tls_failures"] + counts["plaintext"] > 0, "would-break",
+                       np.where((counts["encrypted"] > 0) & (counts["unknown"] == 0), "safe",
+                                "unknown"))  # fmt: skip
+    columns: dict[str, object] = {
+        k: pd.array([v[i] for i in order], dtype="string") for k, v in names.items()
+    }
+    columns.update((c, pd.array(v, dtype="Int64")) for c, v in counts.items())
+    columns["breaking_mx"] = pd.array(
+        _breaking_mx(codes, n, a["mx"].astype("string"), brk), dtype="string"
     )
-    flags["unknown"] = a["encrypted"].isna().to_numpy() & ~flags["failed"]
-    flags["brk"] = flags["plain"] | flags["failed"]
-    g = flags.groupby(key, sort=True)
-    out = g[["enc", "plain", "failed", "unknown", "cert", "brk"]].sum()
-    out["attempts"] = g.size()
-    out["messages"] = g["message"].nunique()
-    per_msg = flags.groupby([*key, "message"], sort=False)[["enc", "brk"]].any().reset_index()
-    per_msg["bounce"] = per_msg["brk"] & ~per_msg["enc"]
-    pm = per_msg.groupby(key, sort=True)[["brk", "bounce"]].sum()
-    out["would_defer"], out["would_bounce"] = pm["brk"], pm["bounce"]
-    mx = flags[flags["brk"]].dropna(subset=["mx"]).groupby(key, sort=True)["mx"]
-    out["breaking_mx"] = mx.agg(lambda s: ", ".join(sorted(set(s))))
-    out["breaking_mx"] = out["breaking_mx"].fillna("")
-    out["verdict"] = "unknown"
-    out.loc[(out["enc"] > 0) & (out["unknown"] == 0), "verdict"] = "safe"
-    out.loc[out["brk"] > 0, "verdict"] = "would-break"
-    out = out.reset_index().rename(
-        columns={"enc": "encrypted", "plain": "plaintext", "failed": "tls_failures",
-                 "cert": "cert_failures"}
-    )  # fmt: skip
-    table = out[list(READINESS_COLUMNS)].copy()
-    for col in READINESS_COLUMNS[2:11]:
-        table[col] = table[col].astype("Int64")
-    for col in ("direction", "domain", "breaking_mx", "verdict"):
-        table[col] = table[col].astype("string")
-    return table.reset_index(drop=True)
+    columns["verdict"] = pd.array(verdict, dtype="string")
+    return pd.DataFrame(columns, columns=list(READINESS_COLUMNS))
 
 
 def postfix_policy_map(domains: tuple[str, ...]) -> str:
@@ -146,14 +180,14 @@ def postfix_policy_map(domains: tuple[str, ...]) -> str:
 
 def forced_tls_readiness(messages: pd.DataFrame, deliveries: pd.DataFrame) -> Readiness:
     """Readiness per domain for outbound deliveries (logs) and inbound messages (mailboxes)."""
-    attempts = pd.concat(
-        [x for x in (_outbound_attempts(deliveries), _inbound_attempts(messages)) if len(x)]
-        or [_outbound_attempts(deliveries)],
-        ignore_index=True,
-    )
+    parts = [_outbound_attempts(deliveries)] if len(deliveries) or not len(messages) else []
+    if len(messages):
+        parts.append(_inbound_attempts(messages))
+    attempts = pd.concat([x for x in parts if len(x)] or parts[:1], ignore_index=True)
     attempts = attempts[attempts["domain"].notna()]
     table = _table(attempts)
-    out = table[table["direction"] == "outbound"]
-    safe = tuple(sorted(out.loc[out["verdict"] == "safe", "domain"]))
-    breaking = tuple(sorted(out.loc[out["verdict"] == "would-break", "domain"]))
+    rows = list(zip(table["direction"].tolist(), table["domain"].tolist(),
+                    table["verdict"].tolist(), strict=True))  # fmt: skip
+    safe = tuple(sorted(m for d, m, v in rows if d == "outbound" and v == "safe"))
+    breaking = tuple(sorted(m for d, m, v in rows if d == "outbound" and v == "would-break"))
     return Readiness(table, safe, breaking, postfix_policy_map(safe))

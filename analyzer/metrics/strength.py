@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+import numpy as np
 import pandas as pd
 
-from analyzer.metrics.columns import text
-from analyzer.metrics.common import share
+from analyzer.metrics.columns import isin, text
+from analyzer.metrics.common import group_codes, share
 from analyzer.model import TlsVersion
 from analyzer.normalize import normalize_cipher_for, normalize_version
 
@@ -64,6 +65,9 @@ def weak_flags(version: object, cipher: object, bits: object) -> tuple[WeakFlag,
     return tuple(sorted(flags, key=_ORDER.__getitem__))
 
 
+_DETAILS = ["tls_version", "cipher", "bits"]
+
+
 def _units(df: pd.DataFrame, unit: str, peer: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -82,34 +86,40 @@ def strength_units(hops: pd.DataFrame, deliveries: pd.DataFrame) -> pd.DataFrame
     Columns: ``unit`` (hop / session), ``peer``, ``tls_version``, ``cipher``, ``bits``,
     ``weak`` (flags joined by ``,``, empty when none).
     """
-    h = hops[(hops["encrypted"] == True) & (text(hops["role"]) != "external")]  # noqa: E712
-    d = deliveries[deliveries["encrypted"] == True]  # noqa: E712
-    peers = text(h["from_rdns"]).fillna(text(h["from_host"]))
-    frame = pd.concat(
-        [_units(h, "hop", peers), _units(d, "session", text(d["peer_host"]))], ignore_index=True
+    vouched = (hops["encrypted"] == True).fillna(False).to_numpy(bool) & ~isin(  # noqa: E712
+        hops["role"], ("external",)
     )
-    combos = (
-        frame[["tls_version", "cipher", "bits"]]
-        .astype(object)
-        .where(frame[["tls_version", "cipher", "bits"]].notna(), None)
+    h = hops.loc[vouched, ["from_rdns", "from_host", *_DETAILS]]
+    parts = [_units(h, "hop", text(h["from_rdns"]).fillna(text(h["from_host"])))]
+    if len(deliveries):
+        enc = (deliveries["encrypted"] == True).fillna(False).to_numpy(bool)  # noqa: E712
+        d = deliveries.loc[enc, ["peer_host", *_DETAILS]]
+        parts.append(_units(d, "session", text(d["peer_host"])))
+    frame = (
+        pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
     )
-    keys = list(combos.itertuples(index=False, name=None))
-    table = {
-        k: ",".join(weak_flags(k[0], k[1], None if k[2] is None else int(k[2]))) for k in set(keys)
-    }
-    flags = [table[k] for k in keys]
-    frame["weak"] = pd.Series(flags, dtype="string")
+    # weak_flags once per distinct (version, cipher, bits): a few dozen, not one per unit
+    codes, first = group_codes(frame, _DETAILS)
+    distinct = [
+        [None if x is pd.NA else x for x in frame[c].iloc[first].tolist()] for c in _DETAILS
+    ]
+    table = [",".join(weak_flags(v, c, b)) for v, c, b in zip(*distinct, strict=True)]
+    flags = np.array(table, dtype=object)[codes] if len(frame) else np.array([], dtype=object)
+    frame["weak"] = pd.array(flags, dtype="string")
     return frame
 
 
 def _mix(units: pd.DataFrame, column: str) -> pd.DataFrame:
-    values = units[column].fillna(NOT_STATED)
-    counts = values.value_counts(sort=False)
-    out = pd.DataFrame({column: counts.index.astype("string"), "count": counts.values})
-    out["count"] = out["count"].astype("Int64")
-    out["share"] = [share(int(n), len(units)) for n in out["count"]]
-    out["share"] = out["share"].astype("Float64")
-    return out.sort_values(["count", column], ascending=[False, True]).reset_index(drop=True)
+    counts = units[column].fillna(NOT_STATED).value_counts(sort=False)
+    mix = sorted(
+        zip(counts.tolist(), (str(v) for v in counts.index), strict=True),
+        key=lambda cv: (-cv[0], cv[1]),
+    )  # count descending, then name
+    return pd.DataFrame({
+        column: pd.array([v for _, v in mix], dtype="string"),
+        "count": pd.array([n for n, _ in mix], dtype="Int64"),
+        "share": pd.array([share(n, len(units)) for n, _ in mix], dtype="Float64"),
+    })  # fmt: skip
 
 
 def version_mix(units: pd.DataFrame) -> pd.DataFrame:
@@ -125,9 +135,10 @@ def cipher_mix(units: pd.DataFrame) -> pd.DataFrame:
 def weakness_counts(units: pd.DataFrame) -> pd.DataFrame:
     """Per weak flag: units affected, share of all units, and up to three example peers."""
     rows: list[tuple[str, int, float, str]] = []
-    weak = units["weak"].fillna("")
+    codes, distinct = pd.factorize(units["weak"].fillna(""))
+    parts = [set(str(w).split(",")) for w in distinct]
     for flag in WeakFlag:
-        hit = weak.str.split(",").map(lambda parts, f=flag.value: f in parts)
+        hit = np.array([flag.value in p for p in parts], dtype=bool)[codes]
         n = int(hit.sum())
         if n:
             peers = units.loc[hit, "peer"].dropna().drop_duplicates().head(3)

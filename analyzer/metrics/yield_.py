@@ -9,11 +9,13 @@ message or line they came from, so the taxonomy can grow from evidence.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from analyzer.metrics.columns import text
+from analyzer.metrics.columns import isin, text
 from analyzer.metrics.common import share
 
 NOT_PARSED = "(not parsed)"
@@ -50,16 +52,36 @@ class ParseYield:
         return share(self.lines_understood, self.lines)
 
 
-def _rows(kind: str, dialects: pd.Series, understood: pd.Series) -> list[tuple[object, ...]]:
-    rows: list[tuple[object, ...]] = []
-    frame = pd.DataFrame({"d": dialects.fillna(NOT_PARSED), "u": understood.astype(bool)})
-    for dialect, g in frame.groupby("d", sort=True):
-        n, ok = len(g), int(g["u"].sum())
-        rows.append((kind, str(dialect), n, ok, share(ok, n)))
+def _rows(
+    kind: str, dialects: pd.Series, not_understood: Collection[str], lost: int
+) -> list[tuple[str, str, int, int, float]]:
+    """Per dialect (sorted by name): units, understood (a dialect not in ``not_understood``);
+    ``lost`` more units were not parsed at all (``NOT_PARSED``, as are missing dialects)."""
+    codes, names = pd.factorize(dialects, use_na_sentinel=True)
+    labels = [str(x) for x in names]
+    counts = np.bincount(codes[codes >= 0], minlength=len(labels)).tolist()
+    seen: dict[str, int] = {}
+    for label, n in zip(labels, counts, strict=True):
+        seen[label] = seen.get(label, 0) + n
+    missing = int((codes < 0).sum()) + lost
+    if missing:
+        seen[NOT_PARSED] = seen.get(NOT_PARSED, 0) + missing
+    rows: list[tuple[str, str, int, int, float]] = []
+    for label in sorted(seen):
+        n = seen[label]
+        ok = 0 if label == NOT_PARSED or label in not_understood else n
+        rows.append((kind, label, n, ok, share(ok, n)))
     return rows
 
 
+def _lost(issues: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """The issues of ``unit`` (``header``, ``line``)."""
+    return issues if issues.empty else issues[text(issues["unit"]) == unit]
+
+
 def _issue_examples(issues: pd.DataFrame, unit: str, per: int) -> list[tuple[object, ...]]:
+    if issues.empty:
+        return []
     lost = issues[text(issues["unit"]) == unit].head(per)
     return [
         ("header" if unit == "header" else "line", NOT_PARSED, f"{o}:{p}", str(r), str(raw))
@@ -82,13 +104,10 @@ def parse_yield(
     parsed or readable but unrelated to TLS); it sets the overall line figures. The per-MTA
     rows count events and line issues.
     """
-    dialect = text(hops["dialect"])
-    lost_headers = issues[text(issues["unit"]) == "header"]
+    lost_headers = _lost(issues, "header")
     lost_headers = lost_headers[text(lost_headers["kind"]) != "encoding"]
-    header_d = pd.concat([dialect, pd.Series([pd.NA] * len(lost_headers), dtype="string")])
-    header_ok = header_d.notna() & (header_d != "generic")
-    rows = _rows("header", header_d, header_ok)
-    generic = hops[dialect == "generic"]
+    header_rows = _rows("header", hops["dialect"], ("generic",), len(lost_headers))
+    generic = hops.loc[isin(hops["dialect"], ("generic",)), ["source", "message_id", "raw"]]
     examples: list[tuple[object, ...]] = [
         ("header", "generic", f"{s} {m}", "no writer grammar matched", str(raw))
         for s, m, raw in zip(generic["source"].head(per_dialect),
@@ -97,17 +116,16 @@ def parse_yield(
     ]  # fmt: skip
     examples += _issue_examples(lost_headers, "header", per_dialect)
     li = log_issues if log_issues is not None else issues.iloc[0:0]
-    lost_lines = li[text(li["unit"]) == "line"]
-    mta = pd.concat([text(events["mta"]), pd.Series([pd.NA] * len(lost_lines), dtype="string")])
-    rows += _rows("line", mta, mta.notna())
+    lost_lines = _lost(li, "line")
+    line_rows = _rows("line", events["mta"], (), len(lost_lines))
     examples += _issue_examples(lost_lines, "line", per_dialect)
-    table = pd.DataFrame(rows, columns=list(YIELD_COLUMNS))
+    table = pd.DataFrame([*header_rows, *line_rows], columns=list(YIELD_COLUMNS))
     ex = pd.DataFrame(examples, columns=list(EXAMPLE_COLUMNS)).astype("string")
     return ParseYield(
         table=table,
         examples=ex,
-        headers=len(header_d),
-        headers_understood=int(header_ok.sum()),
-        lines=log_lines[0] if log_lines else len(mta),
-        lines_understood=log_lines[1] if log_lines else int(mta.notna().sum()),
+        headers=sum(r[2] for r in header_rows),
+        headers_understood=sum(r[3] for r in header_rows),
+        lines=log_lines[0] if log_lines else sum(r[2] for r in line_rows),
+        lines_understood=log_lines[1] if log_lines else sum(r[3] for r in line_rows),
     )

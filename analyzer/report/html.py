@@ -1,7 +1,10 @@
 """The HTML report: one self-contained file, no network, readable on screen and on paper.
 
-* Every string from input is escaped by Jinja2's autoescaping (``autoescape=True``); the only
-  markup inserted unescaped is the SVG of ``charts`` (closed-vocabulary labels only).
+* Every string that reaches the page from the analysis goes through ``markupsafe.escape`` (the
+  escaper behind Jinja2's autoescaping) where it is placed; the only markup inserted unescaped
+  is the SVG of ``charts`` (closed-vocabulary labels, escaped there) and this module's own
+  constants. The page is a handful of fixed fragments, so a template engine (whose import
+  and compilation cost more than formatting the report) is not needed.
 * A Content-Security-Policy allows nothing from the network, no plugin and no script but the
   one inline sorting script, pinned by its SHA-256: even an escaping mistake could not run a
   script or load an image from a header.
@@ -16,8 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-import jinja2
-from markupsafe import Markup
+from markupsafe import escape
 
 from analyzer.metrics.result import Analysis
 from analyzer.report.charts import charts
@@ -80,60 +82,63 @@ footer { margin-top: 3em; color: #666; font-size: .85em; }
 }
 """
 
-TEMPLATE = """<!DOCTYPE html>
+HEAD = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>Mail transport TLS report</title>
-<style>{{ style }}</style>
+<style>{style}</style>
 </head>
 <body>
 <h1>Mail transport TLS report</h1>
-<p class="sub">{{ period }}</p>
+<p class="sub">{period}</p>
 <div class="cards">
-{% for card in cards %}<div class="card {{ card.tone }}"><b>{{ card.value }}</b>{{ card.label }}</div>
-{% endfor %}</div>
-<ul class="headlines">{% for line in headlines %}<li>{{ line }}</li>{% endfor %}</ul>
-{% if charts.get("summary") %}<div class="chart">{{ charts["summary"] }}</div>{% endif %}
-<nav>{% for s in sections %}<a href="#{{ s.key }}">{{ s.title }}</a>{% endfor %}</nav>
-{% for s in sections if s.key != "summary" %}
-<section id="{{ s.key }}">
-<h2>{{ s.title }}</h2>
-{% if charts.get(s.key) %}<div class="chart">{{ charts[s.key] }}</div>{% endif %}
-{% for b in s.blocks %}
-{% if b.kind == "table" %}
-<table class="sortable">{% if b.title %}<caption>{{ b.title }}</caption>{% endif %}
-<thead><tr>{% for h in b.headers %}<th scope="col"{% if b.numeric[loop.index0] %} class="num"{% endif %}>{{ h }}</th>{% endfor %}</tr></thead>
-<tbody>{% for row in b.rows %}<tr>{% for c in row %}<td{% if b.numeric[loop.index0] %} class="num"{% endif %}>{{ c }}</td>{% endfor %}</tr>
-{% endfor %}</tbody></table>
-{% if b.more %}<p class="more">{{ b.more }} more rows in the JSON output (--format json).</p>{% endif %}
-{% elif b.kind == "code" %}<p><b>{{ b.title }}</b></p><pre>{{ b.text }}</pre>
-{% else %}<p>{{ b.text }}</p>{% endif %}
-{% endfor %}
-</section>
-{% endfor %}
-<footer>Report schema {{ schema_version }}. Every figure is computed from the frames of the
+"""
+FOOT = """
+<footer>Report schema {schema_version}. Every figure is computed from the frames of the
 analysis by a function of analyzer.metrics; tables show their first rows, the JSON output has
 them all. Unknown is never counted as plaintext.</footer>
-<script>{{ script }}</script>
+<script>{script}</script>
 </body>
-</html>
-"""
-
-_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-_TEMPLATE = _ENV.from_string(TEMPLATE)
+</html>"""
 
 
-def _block(b: str | Table | Code) -> dict[str, object]:
+def _chart(svg: str | None) -> str:
+    return f'<div class="chart">{svg}</div>' if svg else ""
+
+
+def _table(b: Table) -> str:
+    num = [' class="num"' if n else "" for n in b.numeric]
+    caption = f"<caption>{escape(b.title)}</caption>" if b.title else ""
+    heads = "".join(
+        f'<th scope="col"{n}>{escape(h)}</th>' for h, n in zip(b.headers, num, strict=True)
+    )
+    rows = "".join(
+        "<tr>" + "".join(f"<td{n}>{escape(c)}</td>" for c, n in zip(row, num, strict=True))
+        + "</tr>\n"
+        for row in b.rows
+    )  # fmt: skip
+    more = (f'<p class="more">{b.more} more rows in the JSON output (--format json).</p>'
+            if b.more else "")  # fmt: skip
+    return (f'\n<table class="sortable">{caption}\n<thead><tr>{heads}</tr></thead>\n'
+            f"<tbody>{rows}</tbody></table>\n{more}\n")  # fmt: skip
+
+
+def _block(b: str | Table | Code) -> str:
     if isinstance(b, Table):
-        return {"kind": "table", "title": b.title, "headers": b.headers, "rows": b.rows,
-                "numeric": b.numeric, "more": b.more}  # fmt: skip
+        return _table(b)
     if isinstance(b, Code):
-        return {"kind": "code", "title": b.title, "text": b.text}
-    return {"kind": "text", "text": b}
+        return f"<p><b>{escape(b.title)}</b></p><pre>{escape(b.text)}</pre>\n"
+    return f"<p>{escape(b)}</p>"
+
+
+def _section(s: Section, chart: str | None) -> str:
+    blocks = "".join(f"\n{_block(b)}\n" for b in s.blocks)
+    return (f'\n<section id="{escape(s.key)}">\n<h2>{escape(s.title)}</h2>\n{_chart(chart)}\n'
+            f"{blocks}\n</section>\n")  # fmt: skip
 
 
 def _cards(a: Analysis) -> list[dict[str, str]]:
@@ -173,17 +178,14 @@ def render(a: Analysis, color: bool = False) -> str:
     del color
     parts: tuple[Section, ...] = sections(a)
     summary = next(s for s in parts if s.key == "summary")
-    body = [
-        {"key": s.key, "title": s.title, "blocks": [_block(b) for b in s.blocks]} for s in parts
-    ]
-    return _TEMPLATE.render(
-        csp=CSP,
-        style=Markup(STYLE),  # noqa: S704 - a constant of this module
-        script=Markup(SORT_SCRIPT),  # noqa: S704 - a constant of this module, pinned by CSP
-        period=_period(a),
-        cards=_cards(a),
-        headlines=[b for b in summary.blocks if isinstance(b, str)],
-        charts={k: Markup(v) for k, v in charts(a).items()},  # noqa: S704 - see module doc
-        sections=body,
-        schema_version=a.schema_version,
-    )
+    svgs = charts(a)
+    out = [HEAD.format(csp=escape(CSP), style=STYLE, period=escape(_period(a)))]
+    out += [f'<div class="card {escape(c["tone"])}"><b>{escape(c["value"])}</b>'
+            f'{escape(c["label"])}</div>\n' for c in _cards(a)]  # fmt: skip
+    lines = "".join(f"<li>{escape(b)}</li>" for b in summary.blocks if isinstance(b, str))
+    out.append(f'</div>\n<ul class="headlines">{lines}</ul>\n{_chart(svgs.get("summary"))}\n')
+    nav = "".join(f'<a href="#{escape(s.key)}">{escape(s.title)}</a>' for s in parts)
+    out.append(f"<nav>{nav}</nav>\n")
+    out += [_section(s, svgs.get(s.key)) for s in parts if s.key != "summary"]
+    out.append(FOOT.format(schema_version=escape(a.schema_version), script=SORT_SCRIPT))
+    return "".join(out)

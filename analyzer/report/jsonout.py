@@ -15,18 +15,30 @@ import pandas as pd
 
 from analyzer.metrics.common import Tally
 from analyzer.metrics.result import Analysis
+from analyzer.report.sections import all_issues
 from analyzer.report.tables import _json_value
 
 MAX_ISSUES = 200
 
 
+# dtypes whose values are already JSON-ready, any other value in them being a missing one
+_PLAIN: dict[str, type] = {"string": str, "str": str, "Int64": int, "boolean": bool}
+
+
+def _column(values: pd.Series) -> list[Any]:
+    plain = _PLAIN.get(str(values.dtype))
+    if plain is None:
+        return [_json_value(v) for v in values.tolist()]
+    return [v if type(v) is plain else None for v in values.tolist()]
+
+
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of ``df`` as JSON-ready objects."""
     cols = [str(c) for c in df.columns]
-    return [
-        {c: _json_value(v) for c, v in zip(cols, row, strict=True)}
-        for row in df.itertuples(index=False, name=None)
-    ]
+    values = [_column(df[c]) for c in df.columns]
+    if not values:
+        return [{} for _ in range(len(df))]
+    return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def tally_object(t: Tally) -> dict[str, Any]:
@@ -42,15 +54,13 @@ def tally_object(t: Tally) -> dict[str, Any]:
 
 
 def _period(a: Analysis) -> dict[str, Any]:
-    stamps = pd.concat(
-        [
-            pd.to_datetime(a.messages["date"], utc=True),
-            pd.to_datetime(a.deliveries["timestamp"], utc=True),
-        ]
-    ).dropna()
-    if stamps.empty:
+    columns = [pd.to_datetime(c, utc=True).dropna()
+               for c in (a.messages["date"], a.deliveries["timestamp"]) if len(c)]  # fmt: skip
+    stamps = [c for c in columns if len(c)]
+    if not stamps:
         return {"first": None, "last": None}
-    return {"first": stamps.min().isoformat(), "last": stamps.max().isoformat()}
+    first, last = min(c.min() for c in stamps), max(c.max() for c in stamps)
+    return {"first": first.isoformat(), "last": last.isoformat()}
 
 
 def _summary(a: Analysis) -> dict[str, Any]:
@@ -109,7 +119,7 @@ def _yield(a: Analysis) -> dict[str, Any]:
 
 
 def _issues(a: Analysis) -> dict[str, Any]:
-    both = pd.concat([a.issues, a.log_issues], ignore_index=True)
+    both = all_issues(a)
     kinds = both["kind"].astype("string").value_counts(sort=False)
     return {
         "total": len(both),

@@ -1,7 +1,7 @@
 """The report formats and the module that renders each: one table, no if-chain.
 
 Renderer modules are imported when first used, so a text or JSON report does not pay for
-importing matplotlib and Jinja2 (the HTML renderer's charts and template).
+importing Jinja2 and compiling the HTML template.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ raw here and escaped by each renderer for its own medium.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -110,10 +111,9 @@ def table(
         )
         for col, _, fmt in columns
     )
-    body = tuple(
-        tuple(fmt(v) for (_, _, fmt), v in zip(columns, values, strict=True))
-        for values in shown[[c for c, _, _ in columns]].itertuples(index=False, name=None)
-    )
+    # formatted column by column (a list per column, then rows): cheaper than itertuples
+    formatted = [[fmt(v) for v in shown[col].tolist()] for col, _, fmt in columns]
+    body = tuple(zip(*formatted, strict=True)) if formatted else ((),) * len(shown)
     return Table(title, tuple(h for _, h, _ in columns), body, numeric, max(len(df) - limit, 0))
 
 
@@ -128,6 +128,15 @@ _TALLY_COLS: tuple[Column, ...] = (
     ("unknown", "unknown", cell), ("encrypted_share", "enc %", pct),
     ("plaintext_share", "plain %", pct), ("unknown_share", "unknown %", pct),
 )  # fmt: skip
+
+
+def all_issues(a: Analysis) -> pd.DataFrame:
+    """Mailbox and log issues in one frame (no copy when one side has none)."""
+    if a.log_issues.empty:
+        return a.issues.reset_index(drop=True)
+    if a.issues.empty:
+        return a.log_issues.reset_index(drop=True)
+    return pd.concat([a.issues, a.log_issues], ignore_index=True)
 
 
 def _summary(a: Analysis) -> Section:
@@ -252,8 +261,15 @@ def _readiness(a: Analysis) -> Section:
         ("would_defer", "would defer", cell), ("would_bounce", "would bounce", cell),
         ("verdict", "verdict", cell), ("breaking_mx", "breaking MX", cell),
     )  # fmt: skip
-    order = r.table.assign(_o=r.table["verdict"].map({"would-break": 0, "unknown": 1, "safe": 2}))
-    order = order.sort_values(["_o", "direction", "domain"])
+    # breaking domains on top, then unknown, then safe; by direction and domain within
+    rank = {"would-break": 0, "unknown": 1, "safe": 2}
+    t = r.table
+    keys = [
+        (rank.get(v, 3), str(d), str(m))
+        for v, d, m in zip(t["verdict"].tolist(), t["direction"].tolist(), t["domain"].tolist(),
+                           strict=True)
+    ]  # fmt: skip
+    order = t.iloc[sorted(range(len(t)), key=keys.__getitem__)]
     blocks: list[Block] = [
         "Had TLS been required for a domain, its plaintext or failed attempts would have been "
         "deferred; messages never sent encrypted would have bounced.",
@@ -294,7 +310,7 @@ def _yield(a: Analysis) -> Section:
     blocks: list[Block] = [head, by]
     if len(y.examples):
         blocks.append(ex)
-    issues = pd.concat([a.issues, a.log_issues], ignore_index=True)
+    issues = all_issues(a)
     if len(issues):
         blocks.append(table(issues, [("origin", "origin", cell), ("unit", "unit", cell),
                                      ("kind", "kind", cell), ("reason", "reason", cell)],
@@ -308,6 +324,23 @@ BUILDERS: tuple[Callable[[Analysis], Section], ...] = (
 )  # fmt: skip
 
 
+_BUILT: dict[int, tuple[Section, ...]] = {}
+
+
 def sections(a: Analysis) -> tuple[Section, ...]:
-    """Every section of the report, in reading order."""
-    return tuple(build(a) for build in BUILDERS)
+    """Every section of the report, in reading order.
+
+    Built once per analysis object (an analysis is frozen) and shared by every renderer that
+    asks, so writing the text summary, the HTML and the Markdown of one analysis formats its
+    tables once. The entry goes when the analysis is garbage-collected.
+    """
+    key = id(a)
+    built = _BUILT.get(key)
+    if built is None:
+        built = tuple(build(a) for build in BUILDERS)
+        try:
+            weakref.finalize(a, _BUILT.pop, key, None)
+        except TypeError:  # an object without weak references: not cached
+            return built
+        _BUILT[key] = built
+    return built
