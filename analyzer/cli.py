@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from analyzer import api
 from analyzer.report.tables import TableFormat, render_table
@@ -341,6 +341,8 @@ def _run_report(args: argparse.Namespace) -> int:
         raise InputError(str(exc)) from exc
     finally:
         bar.close()
+    if args.probe:
+        result = _with_probes(result)
     fmt = args.format or _SUFFIX_FORMAT.get(os.path.splitext(args.output or "")[1].lower())
     color = sys.stdout.isatty()
     if fmt is None and args.output in (None, "-"):
@@ -354,8 +356,6 @@ def _run_report(args: argparse.Namespace) -> int:
         _write(
             result.render(fmt or "text", color=color and args.output in (None, "-")), args.output
         )
-    if args.probe:
-        _probe_evidence(result)
     if args.fail_under is not None and result.fails(args.fail_under):
         return EXIT_FINDINGS
     return EXIT_OK
@@ -392,20 +392,23 @@ def _run_batch(args: argparse.Namespace, options: dict[str, object], bar: Progre
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
-def _probe_evidence(result: object) -> None:
+def _with_probes(result: Any) -> Any:
+    """The analysis with live probes of its failing peers beside their evidence."""
+    from dataclasses import replace
+
     from analyzer import analysis
-    from analyzer.report.probe_text import render_text
+    from analyzer.frames.probes import probes_frame
+    from analyzer.metrics.probes import probe_evidence
     from analyzer.sources.probe import parse_target, probe_many
 
-    hosts = analysis.probe_hosts(result)  # type: ignore[arg-type]
     targets = []
-    for host in hosts:
+    for host in analysis.probe_hosts(result):
         try:
             targets.append(parse_target(host))
         except ValueError:
-            continue
-    if targets:
-        sys.stdout.write("\n" + render_text(probe_many(targets)))
+            continue  # a peer named in a form that is not a host or address
+    frame = probes_frame(probe_many(targets))
+    return replace(result, probes=probe_evidence(frame, result.incidents))
 
 
 def _tlsrpt_arguments(p: argparse.ArgumentParser) -> None:

@@ -100,6 +100,8 @@ class Analysis:
         parse_yield: parse yield.
         join: header-vs-log comparison of the hops our MTA wrote.
         summary: the headline figures.
+        probes: live probes of peers (``mailtls report --probe``) beside their evidence
+            (``metrics.probe_evidence``), or None when nothing was probed.
     """
 
     inputs: tuple[InputFile, ...]
@@ -131,3 +133,4 @@ class Analysis:
     join: pd.DataFrame
     summary: Summary
     schema_version: str = field(default=SCHEMA_VERSION)
+    probes: pd.DataFrame | None = None

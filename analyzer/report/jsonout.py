@@ -172,6 +172,7 @@ def document(a: Analysis) -> dict[str, Any]:
         "parse_yield": _yield(a),
         "header_log_join": records(a.join),
         "issues": _issues(a),
+        **({"probes": records(a.probes)} if a.probes is not None else {}),
     }
 
 

@@ -223,6 +223,20 @@ def _incidents(a: Analysis) -> Section:
     return Section("incidents", "Certificate incidents", (note, table(a.incidents, cols)))
 
 
+def _probes(a: Analysis) -> Section | None:
+    if a.probes is None:
+        return None
+    cols: tuple[Column, ...] = (
+        ("target", "peer MX", cell), ("outcome", "probe", cell),
+        ("tls_version", "TLS", cell), ("cipher", "cipher", cell),
+        ("cert_days_left", "cert days left", cell), ("failure_category", "certificate", cell),
+        ("evidence", "evidence for the same peer", cell),
+    )  # fmt: skip
+    note = ("Probed live after reading the evidence: what each peer shows now beside its first "
+            "certificate incident in the logs.")  # fmt: skip
+    return Section("probes", "Live probes of the peers", (note, table(a.probes, cols)))
+
+
 def _failures(a: Analysis) -> Section:
     if a.failures.empty:
         return Section("failures", "Handshake failures", ("No TLS failure in the logs.",))
@@ -318,9 +332,9 @@ def _yield(a: Analysis) -> Section:
     return Section("yield", "Parse yield", tuple(blocks))
 
 
-BUILDERS: tuple[Callable[[Analysis], Section], ...] = (
-    _summary, _coverage, _fallback, _incidents, _failures, _strength, _readiness, _join,
-    _yield, _inputs,
+BUILDERS: tuple[Callable[[Analysis], Section | None], ...] = (
+    _summary, _coverage, _fallback, _incidents, _probes, _failures, _strength, _readiness,
+    _join, _yield, _inputs,
 )  # fmt: skip
 
 
@@ -337,7 +351,7 @@ def sections(a: Analysis) -> tuple[Section, ...]:
     key = id(a)
     built = _BUILT.get(key)
     if built is None:
-        built = tuple(build(a) for build in BUILDERS)
+        built = tuple(s for build in BUILDERS if (s := build(a)) is not None)
         try:
             weakref.finalize(a, _BUILT.pop, key, None)
         except TypeError:  # an object without weak references: not cached
