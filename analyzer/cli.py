@@ -74,6 +74,16 @@ class ProgressBar:
         )
         self.stream.flush()
 
+    def lines(self, origin: str, lines: int) -> None:
+        """Progress of log reading: the file and the lines read so far."""
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.2:
+            return
+        self.last = now
+        name = safe_text(os.path.basename(origin))[-40:]
+        self.stream.write(f"\r {name}: {lines:,} lines  {now - self.start:.0f}s   ")
+        self.stream.flush()
+
     def close(self) -> None:
         if self.enabled:
             self.stream.write("\r" + " " * 78 + "\r")
@@ -239,7 +249,9 @@ def _run_logs(args: argparse.Namespace, frame: str) -> int:
 
     _check_inputs(args.inputs)
     try:
-        result = read_logs_result(args.inputs, timezone=args.timezone)
+        bar = ProgressBar(sys.stderr, not args.quiet)
+        result = read_logs_result(args.inputs, timezone=args.timezone, progress=bar.lines)
+        bar.close()
     except (ValueError, LookupError) as exc:  # an unknown time zone name
         raise InputError(str(exc)) from exc
     fmt = TableFormat(args.format)
@@ -331,7 +343,7 @@ def _run_report(args: argparse.Namespace) -> int:
     options = {
         "since": _when(args.since), "until": _when(args.until), "domain": args.domain,
         "direction": args.direction, "trusted_hosts": args.trusted_host,
-        "timezone": args.timezone, "progress": bar,
+        "timezone": args.timezone, "progress": bar, "log_progress": bar.lines,
     }  # fmt: skip
     if args.batch:
         return _run_batch(args, options, bar)
