@@ -186,20 +186,8 @@ def _tls_error(line: LogLine, raw: str, qid: str, rest: str, m: re.Match[str]) -
         if call.startswith("cert/key setup")
         else FailureCategory.HANDSHAKE_FAILURE
     )
-    return make_event(
-        line,
-        raw,
-        _E,
-        EventKind.TLS_FAILED,
-        queue_id=qid,
-        direction=direction,
-        peer_host=host,
-        peer_ip=ip,
-        peer_port=port,
-        failure_category=category,
-        rfc8460_result_type=rfc8460(category, direction),
-        detail=f"({call}): {text}" if call else text,
-    )
+    detail = f"({call}): {text}" if call else text
+    return _failed(line, raw, qid, direction, (host, ip, port), category, detail)
 
 
 def _session_failure(line: LogLine, raw: str, qid: str, rest: str) -> TlsEvent:
@@ -208,20 +196,24 @@ def _session_failure(line: LogLine, raw: str, qid: str, rest: str) -> TlsEvent:
     host, ip, port = _peer(rest)
     category = classify(rest, received_alert_is_ours=False) or FailureCategory.HANDSHAKE_FAILURE
     direction = peer_direction(Direction.OUTBOUND, ip, host, port) if ip else Direction.OUTBOUND
+    return _failed(line, raw, qid, direction, (host, ip, port), category, rest)
+
+
+def _failed(
+    line: LogLine,
+    raw: str,
+    qid: str,
+    direction: Direction,
+    peer: tuple[str, str, int | None],
+    category: FailureCategory,
+    detail: str,
+) -> TlsEvent:
+    host, ip, port = peer
     return make_event(
-        line,
-        raw,
-        _E,
-        EventKind.TLS_FAILED,
-        queue_id=qid,
-        direction=direction,
-        peer_host=host,
-        peer_ip=ip,
-        peer_port=port,
-        failure_category=category,
-        rfc8460_result_type=rfc8460(category, direction),
-        detail=rest,
-    )
+        line, raw, _E, EventKind.TLS_FAILED, queue_id=qid, direction=direction,
+        peer_host=host, peer_ip=ip, peer_port=port, failure_category=category,
+        rfc8460_result_type=rfc8460(category, direction), detail=detail,
+    )  # fmt: skip
 
 
 def parse(line: LogLine, raw: str) -> Result:

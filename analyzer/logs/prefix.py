@@ -110,6 +110,13 @@ def _aware(
     return local.astimezone(UTC)
 
 
+def _matched_stamp(m: re.Match[str], micro: int, zone: tzinfo) -> datetime | None:
+    """The stamp of a match with groups y, mo, d, h, m, s (all the ISO-like prefixes)."""
+    return _aware(
+        int(m["y"]), int(m["mo"]), int(m["d"]), int(m["h"]), int(m["m"]), int(m["s"]), micro, zone
+    )
+
+
 def infer_year(month: int, day: int, reference: datetime) -> int:
     """The year of a year-less ``month day`` stamp in a file last written at ``reference``.
 
@@ -159,16 +166,7 @@ def _iso(text: str, ctx: PrefixContext, line_no: int) -> LogLine | None:
     m = _ISO.match(text)
     if m is None:
         return None
-    ts = _aware(
-        int(m["y"]),
-        int(m["mo"]),
-        int(m["d"]),
-        int(m["h"]),
-        int(m["m"]),
-        int(m["s"]),
-        _micro(m["frac"]),
-        _offset(m["tz"], ctx.zone),
-    )
+    ts = _matched_stamp(m, _micro(m["frac"]), _offset(m["tz"], ctx.zone))
     return _line(ctx, line_no, ts, m["host"] or "", m["prog"], m["pid"], text[m.end() :])
 
 
@@ -204,16 +202,7 @@ def _rfc5424(text: str, ctx: PrefixContext, line_no: int) -> LogLine | None:
     s = _ISO_STAMP.match(m["ts"])
     ts = None
     if s is not None:
-        ts = _aware(
-            int(s["y"]),
-            int(s["mo"]),
-            int(s["d"]),
-            int(s["h"]),
-            int(s["m"]),
-            int(s["s"]),
-            _micro(s["frac"]),
-            _offset(s["tz"], ctx.zone),
-        )
+        ts = _matched_stamp(s, _micro(s["frac"]), _offset(s["tz"], ctx.zone))
     end = _structured_data_end(text, m.end())
     msg = text[end:].removeprefix(" ").removeprefix("\ufeff")
     pid = m["pid"] if m["pid"].isdigit() else None
@@ -255,16 +244,7 @@ def _exim(text: str, ctx: PrefixContext, line_no: int) -> LogLine | None:
     if m is None:
         return None
     frac = m["frac"]
-    ts = _aware(
-        int(m["y"]),
-        int(m["mo"]),
-        int(m["d"]),
-        int(m["h"]),
-        int(m["m"]),
-        int(m["s"]),
-        int(frac) * 1000 if frac else 0,
-        _offset(m["tz"], ctx.zone),
-    )
+    ts = _matched_stamp(m, int(frac) * 1000 if frac else 0, _offset(m["tz"], ctx.zone))
     return _line(ctx, line_no, ts, "", "exim", m["pid"], text[m.end() :])
 
 
@@ -272,16 +252,7 @@ def _exchange(text: str, ctx: PrefixContext, line_no: int) -> LogLine | None:
     m = _EXCHANGE.match(text)
     if m is None:
         return None
-    ts = _aware(
-        int(m["y"]),
-        int(m["mo"]),
-        int(m["d"]),
-        int(m["h"]),
-        int(m["m"]),
-        int(m["s"]),
-        _micro(m["frac"]),
-        UTC,
-    )
+    ts = _matched_stamp(m, _micro(m["frac"]), UTC)
     return LogLine(ctx.origin, line_no, ts, "", "exchange", None, text[m.end() :])
 
 
