@@ -141,3 +141,25 @@ def test_probe_command_against_loopback_peers(
         )
     assert got == code
     assert expected in out
+
+
+@pytest.mark.parametrize("command", ["hops", "messages", "events", "deliveries", "report"])
+def test_hostile_inputs_give_rows_or_issues_never_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    import gzip
+    import random
+
+    rnd = random.Random(5)
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(rnd.randrange(256) for _ in range(200_000)))
+    bomb = tmp_path / "bomb.gz"
+    bomb.write_bytes(gzip.compress(b"\0" * (64 << 20)))
+    overlong = tmp_path / "overlong.log"
+    overlong.write_bytes(b"Nov 27 10:00:00 mx postfix/smtp[1]: " + b"A" * (2 << 20) + b"\n")
+    args = [command, str(junk), str(bomb), str(overlong), "-q"]
+    if command == "report":
+        args += ["--format", "json", "-o", str(tmp_path / "r.json")]
+    code, _, err = run(args, capsys)
+    assert code in (0, 2)
+    assert "Traceback" not in err
