@@ -111,26 +111,41 @@ def peer(from_clause: Clause | None) -> tuple[str | None, str | None, str | None
     return host, helo, rdns, ip
 
 
-# The from part most writers use: "host (rdns [address])" and then other comments (Postfix,
-# sendmail, Exchange; received-formats.md §3.1-§3.4). Read directly when nothing else in the
-# part could change the result (no HELO label, no IDENT "user@"); anything else, or an address
-# that does not parse, goes through the tokeniser and ``peer``.
-_COMMON_FROM = re.compile(
-    r"([^\s()\[\]]{1,255}) \(([^\s()\[\]@]{1,255}) (\[[^\[\]\s]{2,60}\])\)(?= |$)"
-)
+# The from parts most writers use, read directly when nothing else in the part could change
+# the result (no HELO label elsewhere, no IDENT "user@"); anything else, or an address that
+# does not parse, goes through the tokeniser and ``peer``:
+#   Postfix, sendmail: "host (rdns [address]) ..."        (received-formats.md §3.1, §3.2)
+#   Exim <= 4.92, Gmail: "host ([address]:port)", "[a] ([a])" (§3.3, §3.5)
+#   Exchange: "host (10.1.2.3)", "host (2603:10b6::21)"     (§3.4)
+#   Exim: "[address] (helo=name)"                          (§3.3)
+_HOST = r"(\[[^\[\]\s]{1,60}\]|[^\s()\[\]]{1,255})"
+_COMMON_FROM = re.compile(_HOST + r" \(([^\s()\[\]@]{1,255}) (\[[^\[\]\s]{2,60}\])\)(?= |$)")
+_LITERAL_FROM = re.compile(_HOST + r" \((\[[^\[\]\s]{2,60}\])(?::\d{1,5})?\)(?= |$)")
+_BARE_FROM = re.compile(_HOST + r" \(([0-9A-Fa-f:.]{2,45})\)(?= |$)")
+_HELO_FROM = re.compile(r"(\[[^\[\]\s]{2,60}\]) \(helo=([^\s)\"]{1,255})\)")
 _HELO_WORDS = ("helo=", "HELO ", "EHLO ", "LHLO ")
 
 
 def peer_fast(part: str) -> tuple[str | None, str | None, str | None, str | None] | None:
-    """``peer`` of a from part (text after ``from`` up to ``by``) in its common form, else None."""
+    """``peer`` of a from part (text after ``from`` up to ``by``) in a common form, else None."""
+    m = _HELO_FROM.fullmatch(part)
+    if m is not None:
+        ip = as_ip(m.group(1))
+        return (m.group(1), m.group(2), None, ip) if ip is not None else None
+    if any(w in part for w in _HELO_WORDS):
+        return None
     m = _COMMON_FROM.match(part)
-    if m is None or any(w in part for w in _HELO_WORDS):
-        return None
-    ip = as_ip(m.group(3))
-    name = m.group(2)
-    if ip is None or name.startswith(("IPv6:", "IPV6:")):
-        return None
-    return m.group(1), None, name.rstrip(".") or None, ip
+    if m is not None:
+        ip = as_ip(m.group(3))
+        name = m.group(2)
+        if ip is None or name.startswith(("IPv6:", "IPV6:")):
+            return None
+        return m.group(1), None, name.rstrip(".") or None, ip
+    m = _LITERAL_FROM.match(part) or _BARE_FROM.match(part)
+    if m is not None:
+        ip = as_ip(m.group(2))
+        return (m.group(1), None, None, ip) if ip is not None else None
+    return None
 
 
 def protocol(clause: Clause | None) -> str | None:
