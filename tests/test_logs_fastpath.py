@@ -222,3 +222,76 @@ def test_block_starting_with_compression_magic(
     slow, fast = _both(log)
     assert_same(slow, fast)
     assert (fast.counts.lines, fast.counts.issues) == (5, 2)
+
+
+@pytest.mark.parametrize("block", [700, 8192, 65536])
+def test_benchmark_shape_at_block_sizes(
+    block: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The correlator's state (sessions, queue ids, attempts) carries across block ends."""
+    monkeypatch.setattr(sources, "BLOCK", block)
+    log = tmp_path / "bench.log"
+    assert _bench().build(5000, log) == 5040  # ten whole copies of the lab run
+    slow, fast = _both(log)
+    assert_same(slow, fast)
+    assert len(fast.deliveries) == 10 * 127
+    found = fast.deliveries
+    assert found["outcome"].value_counts().to_dict() == dict(
+        slow.deliveries["outcome"].value_counts().to_dict()
+    )
+    assert int(found["fallback"].sum()) == 10 * int(
+        _both(LAB_POSTFIX)[1].deliveries["fallback"].sum()
+    )
+
+
+@pytest.mark.parametrize("path", LAB_LOGS, ids=[p.parent.name for p in LAB_LOGS])
+def test_lab_logs_in_small_blocks(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "BLOCK", 2048)
+    slow, fast = _both(path)
+    assert_same(slow, fast)
+
+
+# A good inbound session, then the close of the same smtpd process logged as errors: the
+# session line is the lab's (sample_data/lab/postfix/mail.log); the error texts are the
+# OpenSSL 3 "unexpected eof" (log-formats.md §2.1.3, amazonlinux/amazon-linux-2023#884)
+# and tls_server.c's "SSL_accept error from %s: lost connection".
+_NOISE_LINES = [
+    "2026-11-27T21:28:45.480879+00:00 vm postfix/smtpd[29356]: Anonymous TLS connection "
+    "established from unknown[127.0.0.101]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 "
+    "(256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256",
+    "2026-11-27T21:28:45.500000+00:00 vm postfix/smtpd[29356]: warning: TLS library problem: "
+    "error:0A000126:SSL routines::unexpected eof while reading:ssl/record/rec_layer_s3.c:336:",
+    "2026-11-27T21:28:45.500001+00:00 vm postfix/smtpd[29356]: SSL_accept error from "
+    "unknown[127.0.0.101]: lost connection",
+    "2026-11-27T21:28:45.500002+00:00 vm postfix/smtpd[29357]: SSL_accept error from "
+    "unknown[127.0.0.109]: lost connection",
+]
+
+
+def test_shutdown_noise_of_rows_read_by_value(tmp_path: Path) -> None:
+    """TLS lines the vectorised reader feeds by value, and a failure re-read as noise."""
+    log = tmp_path / "noise.log"
+    log.write_text("\n".join(_NOISE_LINES) + "\n", encoding="ascii")
+    read = FastPostfix(PrefixContext(str(log), datetime.now(UTC))).read(_NOISE_LINES, 1)
+    assert (read.events.num_rows, read.slow) == (4, [])
+    slow, fast = _both(log)
+    assert_same(slow, fast)
+    assert list(fast.events["event"].astype(str)) == [
+        "tls-established", "tls-shutdown-noise", "tls-shutdown-noise", "tls-failed",
+    ]  # fmt: skip
+    assert list(fast.events["failure_category"].astype(object).fillna("-")) == [
+        "-", "-", "-", "connection-lost",
+    ]  # fmt: skip
+
+
+def test_stamp_outside_the_frame_time_range(tmp_path: Path) -> None:
+    """A mangled year (0026) is kept as a missing time in the frames, by both readers."""
+    line = next(x for x in _LAB_LINES if b" message-id=<" in x).decode()
+    assert line.startswith("2026-11-27T21:28:44.")
+    log = tmp_path / "year.log"
+    log.write_text("0" + line[1:] + "\n" + line + "\n", encoding="ascii")
+    slow, fast = _both(log)
+    assert_same(slow, fast)
+    assert fast.events["timestamp"].isna().tolist() == [True, False]

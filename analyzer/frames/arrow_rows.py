@@ -8,6 +8,7 @@ turns them into the same columns and dtypes as ``analyzer.frames.schema.build_fr
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analyzer.frames.logs import DELIVERIES, EVENTS, _delivery_row, _event_row
+from analyzer.frames.logs import DELIVERIES, EVENTS, _event_row, frame_time
 from analyzer.frames.schema import Kind, Schema, _categories, _dtype, _from_numpy, _numpy_part
 from analyzer.model.logs import Delivery, TlsEvent
 
@@ -54,9 +55,22 @@ def events_table(events: Sequence[TlsEvent]) -> pa.Table:
     return _table(EVENT_TYPES, map(_event_row, events))
 
 
+# ``Delivery`` attributes in the order of the DELIVERIES columns (as ``_delivery_row``).
+_DELIVERY_FIELDS = [{"source": "origin", "line": "line_no"}.get(n, n) for n in DELIVERIES.names]
+
+
 def deliveries_table(found: Sequence[Delivery]) -> pa.Table:
-    """``DELIVERIES`` columns (category columns as text) of ``found``."""
-    return _table(DELIVERY_TYPES, map(_delivery_row, found))
+    """``DELIVERIES`` columns (category columns as text) of ``found``: the values of
+    ``_delivery_row``, gathered a column at a time."""
+    if not found:
+        return DELIVERY_TYPES.empty_table()
+    arrays = []
+    for name, field in zip(_DELIVERY_FIELDS, DELIVERY_TYPES, strict=True):
+        values = list(map(attrgetter(name), found))
+        if name == "timestamp":
+            values = list(map(frame_time, values))
+        arrays.append(pa.array(values, type=field.type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, schema=DELIVERY_TYPES)
 
 
 def frame_of(schema: Schema, table: pa.Table) -> pd.DataFrame:

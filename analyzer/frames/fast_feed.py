@@ -2,15 +2,17 @@
 
 The vectorised reader (``fast_postfix``) gives a block's events as Arrow columns; the lines it
 leaves are read one by one (``read_line``). ``FastSink`` feeds both, in line order, to the
-one ``Correlator`` (the reference of the per-line reader): queue bookkeeping straight from the
-columns, every other event as a ``TlsEvent`` record. Events and deliveries are kept as Arrow
-tables, block by block, and become frames once at the end.
+one ``Correlator`` (the reference of the per-line reader): queue bookkeeping and TLS session
+lines (handshakes and their failures) by value, straight from the columns; every other event
+as a ``TlsEvent`` record. Events and deliveries are kept as Arrow tables, block by block, and
+become frames once at the end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +22,7 @@ import pyarrow.compute as pc
 from analyzer.frames.arrow_rows import EVENT_TYPES, deliveries_table, events_table, frame_of
 from analyzer.frames.fast_postfix import BlockRead
 from analyzer.frames.logs import DELIVERIES, EVENTS, events_frame
-from analyzer.logs.correlate import Correlator
+from analyzer.logs.correlate import Correlator, SessionKey, SessionTls, as_noise
 from analyzer.logs.prefix import PrefixContext
 from analyzer.logs.registry import LineResult, read_line
 from analyzer.model.common import ParseIssue, TlsVersion
@@ -54,26 +56,90 @@ _EVENT_ARGS = [
 _BOOKKEEPING = frozenset({"queued", "message-id", "removed"})
 
 
+def _pylist(column: pa.ChunkedArray | pa.Array, conv: Callable[[str], object] | None) -> list[Any]:
+    """The values of ``column``, as members of the enum ``conv`` when given."""
+    if column.null_count == len(column):
+        return [None] * len(column)
+    if conv is None:
+        values: list[Any] = column.to_pylist()
+        return values
+    enc = pc.dictionary_encode(column)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    members = [conv(v) for v in enc.dictionary.to_pylist()] + [None]
+    codes = pc.fill_null(enc.indices, len(members) - 1).to_numpy().tolist()
+    return list(map(members.__getitem__, codes))
+
+
 def materialise(table: pa.Table, stamps: list[object]) -> list[TlsEvent]:
     """The records of the rows of ``table`` (EVENTS columns, categories as text), whose time
     stamps are ``stamps``."""
-    columns: list[list[object]] = []
-    for name in _EVENT_ARGS:
-        if name == "timestamp":
-            columns.append(stamps)
-            continue
-        column = table[name]
-        conv = ENUMS.get(name)
-        if column.null_count == len(column):
-            columns.append([None] * len(column))
-        elif conv is not None:
-            enc = pc.dictionary_encode(column).combine_chunks()
-            members = [conv(v) for v in enc.dictionary.to_pylist()] + [None]
-            codes = pc.fill_null(enc.indices, len(members) - 1).to_numpy().tolist()
-            columns.append(list(map(members.__getitem__, codes)))
-        else:
-            columns.append(column.to_pylist())
+    columns: list[list[object]] = [
+        stamps if name == "timestamp" else _pylist(table[name], ENUMS.get(name))
+        for name in _EVENT_ARGS
+    ]
     return list(map(TlsEvent, *columns))  # columns of equal length, one per field
+
+
+@dataclass(frozen=True, slots=True)
+class _Sessions:
+    """The values the correlator takes a block's TLS session lines by (``tls_session``,
+    ``session_failure``), one list per column; no ``TlsEvent`` is built for those rows.
+
+    Attributes:
+        key: session keys (host, service, pid).
+        facts: TLS facts of the session lines (their failure lines get facts too, unused).
+        port: peer ports.
+        direction: directions.
+        category: failure categories.
+        detail: detail texts.
+    """
+
+    key: list[SessionKey]
+    facts: list[SessionTls]
+    port: list[int | None]
+    direction: list[Direction | None]
+    category: list[FailureCategory | None]
+    detail: list[str]
+
+    @classmethod
+    def of(cls, table: pa.Table, rows: list[int]) -> _Sessions:
+        """The values of the rows ``rows`` of ``table``."""
+        sub = table.select(list(_SESSION_COLUMNS)).take(pa.array(rows, pa.int64()))
+        col = {name: _pylist(sub[name], ENUMS.get(name)) for name in _SESSION_COLUMNS}
+        facts = map(
+            SessionTls, col["peer_ip"], col["trust"], col["tls_version"], col["cipher"], col["bits"]
+        )
+        return cls(
+            key=list(zip(col["host"], col["service"], col["pid"], strict=True)),
+            facts=list(facts),
+            port=col["peer_port"],
+            direction=col["direction"],
+            category=col["failure_category"],
+            detail=col["detail"],
+        )
+
+    def feed(self, correlator: Correlator, v: int, kind: str, stamp: Any, qid: str) -> bool:
+        """Feed the ``v``-th of these rows, of kind ``kind``; true when the correlator re-read
+        it as shutdown noise."""
+        if kind in _TLS:
+            correlator.tls_session(
+                self.key[v], self.facts[v], False, self.port[v], stamp, self.direction[v]
+            )
+            return False
+        peer_ip = self.facts[v].peer_ip
+        return correlator.session_failure(
+            self.key[v], peer_ip, stamp, self.category[v], self.detail[v], qid, False
+        )
+
+
+_SESSION_COLUMNS = ("host", "service", "pid", "peer_ip", "peer_port", "direction", "trust",
+                    "tls_version", "cipher", "bits", "failure_category", "detail")  # fmt: skip
+# The kinds of rows fed by value. The vectorised reader reads Postfix lines only, none of
+# them with a session id: the correlator's session key is (host, service, pid), and no
+# Postfix line starts a connection the way a Sendmail STARTTLS=client line does.
+_TLS = frozenset({"tls-established", "tls-reused"})
+_BY_VALUE = _TLS | {"tls-failed", "certificate-failed", "connection-lost"}
 
 
 def feed_block(
@@ -86,19 +152,21 @@ def feed_block(
     """
     table = read.events
     kinds = table["event"].to_pylist()
-    material = [i for i, k in enumerate(kinds) if k not in _BOOKKEEPING]
+    material = [i for i, k in enumerate(kinds) if k not in _BOOKKEEPING and k not in _BY_VALUE]
     events = materialise(
         table.take(pa.array(material, pa.int64())), [read.stamps[i] for i in material]
     )
+    sessions = _Sessions.of(table, [i for i, k in enumerate(kinds) if k in _BY_VALUE])
     lines = table["line"].to_pylist()
     hosts = table["host"].to_pylist()
     qids = table["queue_id"].to_pylist()
     senders = table["sender"].to_pylist()
     mids = table["message_id"].to_pylist()
+    stamps = read.stamps
     fed: list[TlsEvent] = []
     dropped: list[int] = []
     feed = correlator.feed
-    s, m = 0, 0
+    s, m, v = 0, 0, 0
     for j, kind in enumerate(kinds):
         while s < len(slow) and slow[s].line_no < lines[j]:
             fed.append(feed(slow[s]))
@@ -109,6 +177,11 @@ def feed_block(
             correlator.message_id(hosts[j], qids[j], mids[j])
         elif kind == "removed":
             correlator.removed(hosts[j], qids[j])
+        elif kind in _BY_VALUE:
+            if sessions.feed(correlator, v, kind, stamps[j], qids[j]):  # the row is replaced
+                dropped.append(j)
+                fed.append(as_noise(materialise(table.slice(j, 1), [stamps[j]])[0]))
+            v += 1
         else:
             ev = events[m]
             m += 1
@@ -185,7 +258,10 @@ class FastSink:
                 keep = np.ones(table.num_rows, dtype=np.bool_)
                 keep[dropped] = False
                 table = table.filter(pa.array(keep))
-            both = pa.concat_tables([table, events_table(fed)])
+            if not fed:  # the vectorised rows are in line order already
+                self._tables.append(table)
+                return
+            both = pa.concat_tables([table, events_table(fed)]).combine_chunks()
             self._tables.append(both.take(pc.sort_indices(both["line"])))
 
     def finish(self) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -70,7 +70,7 @@ from analyzer.frames.fast_patterns import (
     summary_peer,
     tls_names,
 )
-from analyzer.frames.logs import EVENTS
+from analyzer.frames.logs import EVENTS, frame_time
 from analyzer.frames.schema import Kind
 from analyzer.logs.common import DETAIL_LIMIT, RAW_LINE_LIMIT
 from analyzer.logs.prefix import PrefixContext, parse_prefix
@@ -241,7 +241,9 @@ class FastPostfix:
         stamps = [uniq[i] for i in idx]
         pid = pc.cast(null_if_empty(sel["pid"]), pa.int64())
         values: dict[str, pa.Array] = {
-            "timestamp": pc.take(pa.array(uniq, pa.timestamp("ns", tz="UTC")), enc.indices),
+            "timestamp": pc.take(
+                pa.array([frame_time(u) for u in uniq], pa.timestamp("ns", tz="UTC")), enc.indices
+            ),
             "host": sel["host"],
             "mta": pa.array(["postfix"] * n, pa.large_string()),
             "service": sel["prog"],

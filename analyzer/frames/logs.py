@@ -7,6 +7,7 @@ Issue 3 scope 6. TLS versions and ciphers are already normalised by the dialects
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -79,13 +80,26 @@ EVENTS = Schema(
 )
 
 
+# The range of the frames' nanosecond time column; a stamp outside it (a mangled year such
+# as 0026) is kept by the records but shown as missing in the frames.
+_FIRST = pd.Timestamp.min.ceil("s").tz_localize(UTC).to_pydatetime()
+_LAST = pd.Timestamp.max.floor("s").tz_localize(UTC).to_pydatetime()
+
+
+def frame_time(ts: datetime | None) -> datetime | None:
+    """``ts`` as the frames hold it: None when a nanosecond time column cannot."""
+    if ts is None or _FIRST <= (ts if ts.tzinfo else ts.replace(tzinfo=UTC)) <= _LAST:
+        return ts
+    return None
+
+
 def _event_row(e: TlsEvent) -> tuple[object, ...]:
     return (
-        e.timestamp, e.host, e.mta, e.service, e.pid, e.queue_id, e.session_id, e.direction,
-        e.peer_host, e.peer_ip, e.peer_port, e.kind, e.trust, e.tls_version, e.cipher, e.bits,
-        e.key_exchange, e.verified, e.encrypted, e.failure_category, e.rfc8460_result_type,
-        e.outcome, e.sender, e.recipient, e.message_id, e.dsn, e.tls_policy, e.conn_use,
-        e.detail, e.origin, e.line_no, e.raw,
+        frame_time(e.timestamp), e.host, e.mta, e.service, e.pid, e.queue_id, e.session_id,
+        e.direction, e.peer_host, e.peer_ip, e.peer_port, e.kind, e.trust, e.tls_version,
+        e.cipher, e.bits, e.key_exchange, e.verified, e.encrypted, e.failure_category,
+        e.rfc8460_result_type, e.outcome, e.sender, e.recipient, e.message_id, e.dsn,
+        e.tls_policy, e.conn_use, e.detail, e.origin, e.line_no, e.raw,
     )  # fmt: skip
 
 
@@ -126,7 +140,7 @@ DELIVERIES = Schema(
 
 def _delivery_row(d: Delivery) -> tuple[object, ...]:
     return (
-        d.timestamp, d.mta, d.direction, d.queue_id, d.message_id, d.sender,
+        frame_time(d.timestamp), d.mta, d.direction, d.queue_id, d.message_id, d.sender,
         d.recipient_domain, d.peer_host, d.peer_ip, d.encrypted, d.trust, d.tls_version,
         d.cipher, d.bits, d.outcome, d.fallback, d.failure_category, d.rfc8460_result_type,
         d.attempt, d.dsn, d.detail, d.origin, d.line_no,

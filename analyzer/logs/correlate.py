@@ -19,10 +19,11 @@ Pure: events in, (annotated event, deliveries) out.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from analyzer.logs.taxonomy import is_shutdown_noise, more_specific, rfc8460
+from analyzer.model.common import TlsVersion
 from analyzer.model.logs import (
     Delivery,
     Direction,
@@ -54,6 +55,38 @@ _UNVERIFIED_BY_TRUST = {
 }
 
 
+SessionKey = tuple[str, str, object]  # (host, syslog tag, session id or pid)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTls:
+    """What a delivery takes from the TLS session that carried it.
+
+    Attributes:
+        peer_ip: peer address of the session, ``""`` when not logged.
+        trust: Postfix trust word, or None.
+        tls_version: negotiated protocol, or None.
+        cipher: cipher suite, or None.
+        bits: symmetric key bits used, or None.
+    """
+
+    peer_ip: str
+    trust: Trust | None
+    tls_version: TlsVersion | None
+    cipher: str | None
+    bits: int | None
+
+
+def session_tls(ev: TlsEvent) -> SessionTls:
+    """The TLS facts of ``ev``."""
+    return SessionTls(ev.peer_ip, ev.trust, ev.tls_version, ev.cipher, ev.bits)
+
+
+def as_noise(ev: TlsEvent) -> TlsEvent:
+    """``ev`` re-read as the close of a good TLS session (not a failure)."""
+    return replace(ev, kind=EventKind.TLS_NOISE, failure_category=None, rfc8460_result_type=None)
+
+
 class _Session:
     """Mutable state of one open SMTP session (internal to the correlator)."""
 
@@ -61,7 +94,7 @@ class _Session:
 
     def __init__(self, peer_ip: str = "") -> None:
         self.peer_ip = peer_ip
-        self.tls: TlsEvent | None = None
+        self.tls: SessionTls | None = None
         self.failure: FailureCategory | None = None
         self.failure_ip = ""
         self.received: list[TlsEvent] = []
@@ -115,28 +148,30 @@ class Correlator:
     """Feed events in time order; collect deliveries. Bounded state (see module doc)."""
 
     def __init__(self, max_sessions: int = MAX_SESSIONS, max_messages: int = MAX_MESSAGES):
-        self._sessions: OrderedDict[tuple[str, str, object], _Session] = OrderedDict()
+        self._sessions: OrderedDict[SessionKey, _Session] = OrderedDict()
         self._messages: OrderedDict[tuple[str, str], _Message] = OrderedDict()
         self._max_sessions = max_sessions
         self._max_messages = max_messages
         self._tls_logged: set[tuple[str, str]] = set()
-        self._proxy: OrderedDict[tuple[str, str, int | None], TlsEvent] = OrderedDict()
+        self._proxy: OrderedDict[tuple[str, str, int | None], SessionTls] = OrderedDict()
         self._recent_tls: OrderedDict[tuple[str, str], datetime | None] = OrderedDict()
         self.deliveries: list[Delivery] = []
         # events re-read once later lines showed what they meant, keyed by (origin, line_no)
         self.revisions: dict[tuple[str, int], TlsEvent] = {}
 
     # -- state maps ---------------------------------------------------------------------
-    def _key(self, ev: TlsEvent) -> tuple[str, str, object]:
+    def _key(self, ev: TlsEvent) -> SessionKey:
         return (ev.host, ev.service, ev.session_id or ev.pid)
 
     def _session(self, ev: TlsEvent, *, reset: bool = False) -> _Session:
-        key = self._key(ev)
+        return self._session_at(self._key(ev), ev.peer_ip, reset=reset)
+
+    def _session_at(self, key: SessionKey, peer_ip: str, *, reset: bool = False) -> _Session:
         sess = self._sessions.get(key)
         if sess is None or reset:
             if sess is not None:
                 self._close(sess, None)
-            sess = _Session(ev.peer_ip)
+            sess = _Session(peer_ip)
             self._sessions[key] = sess
             if len(self._sessions) > self._max_sessions:
                 _, old = self._sessions.popitem(last=False)
@@ -209,76 +244,114 @@ class Correlator:
         self._messages.pop((host, queue_id), None)
 
     def _on_tls(self, ev: TlsEvent) -> None:
-        self._tls_logged.add((ev.host, ev.service))
-        sess = self._session(ev)
-        if ev.direction is not Direction.INBOUND and (
-            _starts_connection(ev) or not _same_peer(sess.failure_ip, ev.peer_ip)
+        self.tls_session(
+            self._key(ev), ev, _starts_connection(ev), ev.peer_port, ev.timestamp, ev.direction
+        )
+
+    # ``tls_session`` and ``session_failure`` take a session's TLS line as values, so the
+    # vectorised Postfix reader feeds them from its columns, without a ``TlsEvent``.
+    def tls_session(
+        self,
+        key: SessionKey,
+        facts: SessionTls | TlsEvent,
+        new_connection: bool,
+        peer_port: int | None,
+        timestamp: datetime | None,
+        direction: Direction | None,
+    ) -> None:
+        """A ``TLS_ESTABLISHED`` or ``TLS_REUSED`` event of a pid-tied MTA (or any other),
+        on session ``key``; ``new_connection`` when the line starts a connection."""
+        host, service = key[0], key[1]
+        peer_ip = facts.peer_ip
+        self._tls_logged.add((host, service))
+        sess = self._session_at(key, peer_ip)
+        if direction is not Direction.INBOUND and (
+            new_connection or not _same_peer(sess.failure_ip, peer_ip)
         ):
             sess.failure, sess.failure_ip = None, ""  # a new connection
-        sess.peer_ip = ev.peer_ip or sess.peer_ip
-        sess.tls = ev
-        self._good_tls(ev)
-        if ev.service.endswith("tlsproxy"):
-            self._proxy[(ev.host, ev.peer_ip, ev.peer_port)] = ev
+        sess.peer_ip = peer_ip or sess.peer_ip
+        tls = facts if isinstance(facts, SessionTls) else session_tls(facts)
+        sess.tls = tls
+        self._good_tls(host, peer_ip, timestamp)
+        if service.endswith("tlsproxy"):
+            self._proxy[(host, peer_ip, peer_port)] = tls
             if len(self._proxy) > self._max_sessions:
                 self._proxy.popitem(last=False)
 
-    def _good_tls(self, ev: TlsEvent) -> None:
+    def _good_tls(self, host: str, peer_ip: str, timestamp: datetime | None) -> None:
         """Remember a successful TLS session with a peer (for shutdown-noise detection)."""
-        if ev.peer_ip:
-            key = (ev.host, ev.peer_ip)
-            self._recent_tls[key] = ev.timestamp
+        if peer_ip:
+            key = (host, peer_ip)
+            self._recent_tls[key] = timestamp
             self._recent_tls.move_to_end(key)
             if len(self._recent_tls) > self._max_sessions:
                 self._recent_tls.popitem(last=False)
 
-    def _after_good_tls(self, ev: TlsEvent, sess: _Session | None) -> bool:
-        if sess is not None and sess.tls is not None and _same_peer(sess.tls.peer_ip, ev.peer_ip):
+    def _after_good_tls(
+        self, host: str, peer_ip: str, timestamp: datetime | None, sess: _Session | None
+    ) -> bool:
+        if sess is not None and sess.tls is not None and _same_peer(sess.tls.peer_ip, peer_ip):
             return True
-        if not ev.peer_ip:
+        if not peer_ip:
             return False
-        key = (ev.host, ev.peer_ip)
+        key = (host, peer_ip)
         if key not in self._recent_tls:
             return False
         when = self._recent_tls[key]
-        if when is None or ev.timestamp is None:
+        if when is None or timestamp is None:
             return True
-        return abs((ev.timestamp - when).total_seconds()) <= NOISE_WINDOW_S
+        return abs((timestamp - when).total_seconds()) <= NOISE_WINDOW_S
 
     def _on_failure(self, ev: TlsEvent) -> TlsEvent:
-        self._tls_logged.add((ev.host, ev.service))
         if ev.mta not in _PID_SESSIONS:
+            self._tls_logged.add((ev.host, ev.service))
             return self._on_message_failure(ev)
-        sess = self._session(ev)
-        if _starts_connection(ev):
+        noise = self.session_failure(
+            self._key(ev), ev.peer_ip, ev.timestamp, ev.failure_category, ev.detail,
+            ev.queue_id, _starts_connection(ev),
+        )  # fmt: skip
+        return as_noise(ev) if noise else ev
+
+    def session_failure(
+        self,
+        key: SessionKey,
+        peer_ip: str,
+        timestamp: datetime | None,
+        category: FailureCategory | None,
+        detail: str,
+        queue_id: str,
+        new_connection: bool,
+    ) -> bool:
+        """A TLS failure event of a pid-tied MTA on session ``key``; true when it is the
+        shutdown noise of a good session (the event is then re-read, see ``as_noise``)."""
+        host = key[0]
+        self._tls_logged.add((host, key[1]))
+        sess = self._session_at(key, peer_ip)
+        if new_connection:
             sess.tls, sess.failure, sess.failure_ip = None, None, ""
         if (
-            ev.failure_category in (FC.CONNECTION_LOST, FC.HANDSHAKE_FAILURE, None)
-            and is_shutdown_noise(ev.detail)
-            and self._after_good_tls(ev, sess)
+            category in (FC.CONNECTION_LOST, FC.HANDSHAKE_FAILURE, None)
+            and is_shutdown_noise(detail)
+            and self._after_good_tls(host, peer_ip, timestamp, sess)
         ):
-            return replace(
-                ev, kind=EventKind.TLS_NOISE, failure_category=None, rfc8460_result_type=None
-            )
-        if sess.failure is None or _same_peer(sess.failure_ip, ev.peer_ip):
-            sess.failure = more_specific(sess.failure, ev.failure_category)
+            return True
+        if sess.failure is None or _same_peer(sess.failure_ip, peer_ip):
+            sess.failure = more_specific(sess.failure, category)
         else:
-            sess.failure = ev.failure_category
-        sess.failure_ip = ev.peer_ip or sess.failure_ip
-        if ev.queue_id and ev.failure_category is not None:
-            msg = self._message(ev.host, ev.queue_id)
-            msg.failures[""] = more_specific(msg.failures.get(""), ev.failure_category) or (
-                ev.failure_category
-            )
-        return ev
+            sess.failure = category
+        sess.failure_ip = peer_ip or sess.failure_ip
+        if queue_id and category is not None:
+            msg = self._message(host, queue_id)
+            msg.failures[""] = more_specific(msg.failures.get(""), category) or category
+        return False
 
     def _on_message_failure(self, ev: TlsEvent) -> TlsEvent:
         """A failure of an MTA whose lines are tied by message id, not by process (Exim)."""
         if not ev.queue_id:
-            if is_shutdown_noise(ev.detail) and self._after_good_tls(ev, None):
-                return replace(
-                    ev, kind=EventKind.TLS_NOISE, failure_category=None, rfc8460_result_type=None
-                )
+            if is_shutdown_noise(ev.detail) and self._after_good_tls(
+                ev.host, ev.peer_ip, ev.timestamp, None
+            ):
+                return as_noise(ev)
             return ev
         msg = self._message(ev.host, ev.queue_id)
         if is_shutdown_noise(ev.detail) and "delivering unencrypted" not in ev.detail:
@@ -292,7 +365,7 @@ class Correlator:
 
     def _on_received(self, ev: TlsEvent) -> None:
         if ev.encrypted:
-            self._good_tls(ev)
+            self._good_tls(ev.host, ev.peer_ip, ev.timestamp)
         msg = self._message(ev.host, ev.queue_id)
         msg.sender = ev.sender or msg.sender
         msg.message_id = ev.message_id or msg.message_id
@@ -319,16 +392,16 @@ class Correlator:
         if ev.outcome is None:
             return
         if ev.encrypted:
-            self._good_tls(ev)
+            self._good_tls(ev.host, ev.peer_ip, ev.timestamp)
         # Exim lines carry their own TLS facts; its pid-less lines share no session
         by_session = ev.kind is EventKind.DELIVERY and ev.mta in _PID_SESSIONS
         sess = self._sessions.get(self._key(ev)) if by_session else None
         self._emit(ev, sess, None)
 
     # -- deliveries ---------------------------------------------------------------------
-    def _session_tls(self, ev: TlsEvent, sess: _Session | None) -> TlsEvent | None:
+    def _session_tls(self, ev: TlsEvent, sess: _Session | None) -> SessionTls | None:
         if ev.tls_version is not None or ev.cipher is not None:
-            return ev  # the line carries its own TLS facts (Exim X=, Sendmail)
+            return session_tls(ev)  # the line carries its own TLS facts (Exim X=, Sendmail)
         if sess is not None and sess.tls is not None and _same_peer(sess.tls.peer_ip, ev.peer_ip):
             return sess.tls
         if ev.direction is Direction.OUTBOUND and ev.peer_ip:
@@ -342,9 +415,7 @@ class Correlator:
         if pending is None:
             return
         if ev.encrypted and _same_peer(pending.peer_ip, ev.peer_ip):
-            self.revisions[(pending.origin, pending.line_no)] = replace(
-                pending, kind=EventKind.TLS_NOISE, failure_category=None, rfc8460_result_type=None
-            )
+            self.revisions[(pending.origin, pending.line_no)] = as_noise(pending)
         elif pending.failure_category is not None:
             msg.failures[""] = more_specific(msg.failures.get(""), pending.failure_category) or (
                 pending.failure_category
@@ -434,7 +505,7 @@ class Correlator:
     def _encrypted(
         self,
         ev: TlsEvent,
-        tls: TlsEvent | None,
+        tls: SessionTls | None,
         sess: _Session | None,
         failure: FailureCategory | None,
         counters: bool | None,
@@ -456,7 +527,7 @@ class Correlator:
     @staticmethod
     def _delivery(
         ev: TlsEvent,
-        tls: TlsEvent | None,
+        tls: SessionTls | None,
         msg: _Message | None,
         encrypted: bool | None,
         failure: FailureCategory | None,
