@@ -416,3 +416,20 @@ def probe_hosts(result: Analysis, limit: int = 20) -> tuple[str, ...]:
         if h and h not in ("(unknown)", "unknown"):
             seen.setdefault(h, None)
     return tuple(seen)[:limit]
+
+
+def with_probes(result: AnalysisResult) -> AnalysisResult:
+    """``result`` with live probes of its failing peers (``probe_hosts``, port 25) beside their
+    certificate incidents (``metrics.probe_evidence``): the network is touched only here."""
+    from analyzer.frames.probes import probes_frame
+    from analyzer.metrics.probes import probe_evidence
+    from analyzer.sources.probe import parse_target, probe_many
+
+    targets = []
+    for host in probe_hosts(result):
+        try:
+            targets.append(parse_target(host))
+        except ValueError:
+            continue  # a peer named in a form that is not a host or address
+    frame = probes_frame(probe_many(targets))
+    return replace(result, probes=probe_evidence(frame, result.incidents))

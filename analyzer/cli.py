@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
 from analyzer import api
 from analyzer.report.tables import TableFormat, render_table
@@ -354,7 +354,7 @@ def _run_report(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     if args.probe:
-        result = _with_probes(result)
+        result = analysis.with_probes(result)
     fmt = args.format or _SUFFIX_FORMAT.get(os.path.splitext(args.output or "")[1].lower())
     color = sys.stdout.isatty()
     if fmt is None and args.output in (None, "-"):
@@ -402,25 +402,6 @@ def _run_batch(args: argparse.Namespace, options: dict[str, object], bar: Progre
     if not args.quiet:
         sys.stderr.write(f"mailtls: {len(entries)} reports and index.html in {out}\n")
     return EXIT_FINDINGS if failed else EXIT_OK
-
-
-def _with_probes(result: Any) -> Any:
-    """The analysis with live probes of its failing peers beside their evidence."""
-    from dataclasses import replace
-
-    from analyzer import analysis
-    from analyzer.frames.probes import probes_frame
-    from analyzer.metrics.probes import probe_evidence
-    from analyzer.sources.probe import parse_target, probe_many
-
-    targets = []
-    for host in analysis.probe_hosts(result):
-        try:
-            targets.append(parse_target(host))
-        except ValueError:
-            continue  # a peer named in a form that is not a host or address
-    frame = probes_frame(probe_many(targets))
-    return replace(result, probes=probe_evidence(frame, result.incidents))
 
 
 def _tlsrpt_arguments(p: argparse.ArgumentParser) -> None:

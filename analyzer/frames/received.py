@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -114,11 +114,6 @@ MESSAGE_INFO = Schema(
         Column("encoding_errors", N, "header fields with undecodable bytes"),
     ),
 )
-
-
-def message_info_frame(rows: Iterable[Sequence[object]]) -> pd.DataFrame:
-    """Per-message facts that are not in any hop (Date, From), one row per message read."""
-    return build_frame(MESSAGE_INFO, rows, lambda r: r)
 
 
 MESSAGES = Schema(

@@ -64,9 +64,3 @@ def make_event(line: LogLine, raw: str, mta: Mta, kind: EventKind, **fields: Any
 def peer_direction(base: Direction, ip: str, host: str = "", port: int | None = None) -> Direction:
     """``base`` unless the peer is a local hop."""
     return Direction.LOCAL if local_address(ip, host, port) else base
-
-
-def domain_of(address: str) -> str:
-    """Lower-cased domain of an e-mail address, ``""`` when it has none."""
-    at = address.rfind("@")
-    return address[at + 1 :].lower() if at >= 0 else ""

@@ -10,7 +10,14 @@ from dataclasses import replace
 
 from analyzer.model import Dialect, Evidence, TlsFacts
 from analyzer.normalize import normalize_cipher, normalize_version
-from analyzer.received.dialects.base import Context, Writer, by_keyword, detailed, label_re
+from analyzer.received.dialects.base import (
+    Context,
+    Writer,
+    by_keyword,
+    detailed,
+    details_or_keyword,
+    label_re,
+)
 from analyzer.received.forms import Form
 
 # IronPort: "with ESMTP/TLS/ECDHE-RSA-AES256-GCM-SHA384;" — no version, no id (§3.13).
@@ -64,10 +71,7 @@ def _mimecast(ctx: Context) -> bool:
 
 def _read_mimecast(ctx: Context) -> TlsFacts:
     # New: "with ESMTP with STARTTLS (version=TLSv1.2, cipher=IANA) id …"; old: "(Using TLS)".
-    st = ctx.statement(Form.KV)
-    if st is not None:
-        return detailed(ctx, Dialect.MIMECAST, st)
-    return by_keyword(ctx, Dialect.MIMECAST, plain_is_proof=False)
+    return details_or_keyword(ctx, Dialect.MIMECAST, (Form.KV,), plain_is_proof=False)
 
 
 def _ecelerity(ctx: Context) -> bool:
@@ -75,10 +79,7 @@ def _ecelerity(ctx: Context) -> bool:
 
 
 def _read_ecelerity(ctx: Context) -> TlsFacts:
-    st = ctx.statement(Form.ECELERITY)
-    if st is not None:
-        return detailed(ctx, Dialect.ECELERITY, st)
-    return by_keyword(ctx, Dialect.ECELERITY, plain_is_proof=False)
+    return details_or_keyword(ctx, Dialect.ECELERITY, (Form.ECELERITY,), plain_is_proof=False)
 
 
 def _exclaimer(ctx: Context) -> bool:
@@ -86,10 +87,7 @@ def _exclaimer(ctx: Context) -> bool:
 
 
 def _read_exclaimer(ctx: Context) -> TlsFacts:
-    st = ctx.statement(Form.EXCLAIMER)
-    if st is not None:
-        return detailed(ctx, Dialect.EXCLAIMER, st)
-    return by_keyword(ctx, Dialect.EXCLAIMER, plain_is_proof=False)
+    return details_or_keyword(ctx, Dialect.EXCLAIMER, (Form.EXCLAIMER,), plain_is_proof=False)
 
 
 def _codetwo(ctx: Context) -> bool:

@@ -7,7 +7,12 @@ OpenSMTPD header without it is plaintext (received-formats.md §3.6).
 from __future__ import annotations
 
 from analyzer.model import Dialect, TlsFacts
-from analyzer.received.dialects.base import Context, Writer, by_keyword, detailed, label_re
+from analyzer.received.dialects.base import (
+    Context,
+    Writer,
+    details_or_keyword,
+    label_re,
+)
 from analyzer.received.forms import Form
 
 _LABEL = label_re(r"^OpenSMTPD$")
@@ -27,10 +32,7 @@ def _identify(ctx: Context) -> bool:
 
 
 def _read(ctx: Context) -> TlsFacts:
-    st = ctx.statement(Form.COLON)
-    if st is not None:
-        return detailed(ctx, Dialect.OPENSMTPD, st)
-    return by_keyword(ctx, Dialect.OPENSMTPD, plain_is_proof=True)
+    return details_or_keyword(ctx, Dialect.OPENSMTPD, (Form.COLON,), plain_is_proof=True)
 
 
 WRITERS = (Writer(Dialect.OPENSMTPD, _identify, _read),)

@@ -13,7 +13,14 @@ from __future__ import annotations
 import re
 
 from analyzer.model import Dialect, Evidence, TlsFacts
-from analyzer.received.dialects.base import Context, Writer, by_keyword, detailed, label_re
+from analyzer.received.dialects.base import (
+    Context,
+    Writer,
+    by_keyword,
+    detailed,
+    details_or_keyword,
+    label_re,
+)
 from analyzer.received.forms import Form
 
 _SENDMAIL_LABEL = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,2}[^/]{0,40}/\d{1,2}\.\d{1,2}|^PPS$")
@@ -48,10 +55,7 @@ def _ibm(ctx: Context) -> bool:
 
 
 def _read_ibm(ctx: Context) -> TlsFacts:
-    st = ctx.statement(Form.KV)
-    if st is not None:
-        return detailed(ctx, Dialect.IBM, st)
-    return by_keyword(ctx, Dialect.IBM, plain_is_proof=False)
+    return details_or_keyword(ctx, Dialect.IBM, (Form.KV,), plain_is_proof=False)
 
 
 def _cyrus(ctx: Context) -> bool:
@@ -59,10 +63,7 @@ def _cyrus(ctx: Context) -> bool:
 
 
 def _read_cyrus(ctx: Context) -> TlsFacts:
-    st = ctx.statement(Form.KV)
-    if st is not None:
-        return detailed(ctx, Dialect.CYRUS, st)
-    return by_keyword(ctx, Dialect.CYRUS, plain_is_proof=False)
+    return details_or_keyword(ctx, Dialect.CYRUS, (Form.KV,), plain_is_proof=False)
 
 
 def _kv(ctx: Context) -> bool:
