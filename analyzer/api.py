@@ -7,6 +7,7 @@ goes through the ``progress`` callback.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import re
@@ -259,19 +260,23 @@ def _read(
         return _collect(iter_messages(items, progress=progress), policy)
     parts: list[_Part] = []
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
+    # This process reads the first range itself while n - 1 workers read the others: one
+    # fork and one transfer of results fewer, and no core left idle waiting.
+    with ProcessPoolExecutor(max_workers=max(1, n - 1), mp_context=context) as pool:
         for done, (inp, ranges) in enumerate(plans, 1):
             if ranges is None:
                 parts.append(_collect(iter_messages([inp], progress=progress), policy))
                 continue
             path = os.fspath(cast(str, inp))
-            futures = [pool.submit(_range_part, path, s, e, policy.patterns) for s, e in ranges]
-            for k, future in enumerate(futures, 1):
-                parts.append(future.result())
+            rest = [pool.submit(_range_part, path, s, e, policy.patterns) for s, e in ranges[1:]]
+            results = itertools.chain(
+                [_range_part(path, *ranges[0], policy.patterns)], (f.result() for f in rest)
+            )
+            for k, part in enumerate(results, 1):
+                parts.append(part)
                 if progress is not None:
-                    size = ranges[-1][1]
-                    progress(Progress(done - 1 + (k == len(futures)), len(plans),
-                                      ranges[k - 1][1], size, sum(len(p.info) for p in parts)))  # fmt: skip
+                    progress(Progress(done - 1 + (k == len(ranges)), len(plans), ranges[k - 1][1],
+                                      ranges[-1][1], sum(len(p.info) for p in parts)))  # fmt: skip
     return _Part(
         pd.concat([p.hops for p in parts], ignore_index=True),
         pd.concat([p.info for p in parts], ignore_index=True),

@@ -123,7 +123,6 @@ _COMMON_FROM = re.compile(_HOST + r" \(([^\s()\[\]@]{1,255}) (\[[^\[\]\s]{2,60}\
 _LITERAL_FROM = re.compile(_HOST + r" \((\[[^\[\]\s]{2,60}\])(?::\d{1,5})?\)(?= |$)")
 _BARE_FROM = re.compile(_HOST + r" \(([0-9A-Fa-f:.]{2,45})\)(?= |$)")
 _HELO_FROM = re.compile(r"(\[[^\[\]\s]{2,60}\]) \(helo=([^\s)\"]{1,255})\)")
-_HELO_WORDS = ("helo=", "HELO ", "EHLO ", "LHLO ")
 
 
 def peer_fast(part: str) -> tuple[str | None, str | None, str | None, str | None] | None:
@@ -132,7 +131,7 @@ def peer_fast(part: str) -> tuple[str | None, str | None, str | None, str | None
     if m is not None:
         ip = as_ip(m.group(1))
         return (m.group(1), m.group(2), None, ip) if ip is not None else None
-    if any(w in part for w in _HELO_WORDS):
+    if "helo=" in part or "HELO " in part or "EHLO " in part or "LHLO " in part:
         return None
     m = _COMMON_FROM.match(part)
     if m is not None:

@@ -24,6 +24,7 @@ import email.errors
 import re
 from dataclasses import dataclass
 from email.header import decode_header
+from functools import lru_cache
 
 # field-name at line start, optional obsolete WSP before the colon (RFC 5322 §4.5.1)
 # Anchored on the line break rather than with MULTILINE "^": a literal first character lets
@@ -75,6 +76,13 @@ def decode_rfc2047(value: str) -> tuple[str, int]:
     """Decode RFC 2047 encoded words in ``value``; return the text and the failures (0/1)."""
     if _ENCODED_WORD not in value:
         return value, 0
+    return _decode_words(value)
+
+
+# Senders and subjects repeat across a mailbox, and email.header is slow (about 20 µs a
+# field): remember the last few thousand decodings.
+@lru_cache(maxsize=4096)
+def _decode_words(value: str) -> tuple[str, int]:
     try:
         parts = decode_header(value)
     except (email.errors.HeaderParseError, ValueError):

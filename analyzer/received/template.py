@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from analyzer.model import ReceivedHeader, TlsFacts, clip
 from analyzer.received import MAX_HEADER, fields, parse_received
@@ -68,9 +69,9 @@ _NEEDLES = {w: f" {w} " for w in ("by", "id", "for")}
 _STARTS = {w: f"{w} " for w in ("by", "id", "for")}
 
 
-@dataclass(frozen=True, slots=True)
-class _Spots:
-    """Where the clause values a shape and a light read need are, found once per header.
+class _Spots(NamedTuple):
+    """Where the clause values a shape and a light read need are, found once per header
+    (a named tuple: built for every header, so cheaper to make than a frozen dataclass).
 
     Attributes:
         low: the header lower-cased.
@@ -114,6 +115,7 @@ def _id_class(value: str) -> str:
     return "E" if _EXIM_ID.match(value) else "M" if _MDAEMON_ID.match(value) else "X"
 
 
+@lru_cache(maxsize=4096)
 def _from_class(word: str) -> str:
     if word.lower() in _LOCAL_NAMES:
         return word
@@ -123,6 +125,7 @@ def _from_class(word: str) -> str:
     return "H"
 
 
+@lru_cache(maxsize=4096)
 def _by_class(host: str) -> str:
     ip = fields.as_ip(host)
     if ip is not None:  # Google-internal "by 2002:…" and "by 10.x" are told by prefix
@@ -176,9 +179,9 @@ def shape(text: str, spots: _Spots | None = None) -> str:
     return _PAREN_IP.sub(_paren_ip_class, s)
 
 
-@dataclass(frozen=True, slots=True)
-class _Light:
-    """The volatile fields of a header, read without the dialect table.
+class _Light(NamedTuple):
+    """The volatile fields of a header, read without the dialect table (a named tuple, as
+    ``_Spots``).
 
     Attributes:
         from_host: first word of the from part.
@@ -220,7 +223,10 @@ def _light(text: str, spots: _Spots | None = None) -> _Light:
     date_raw = None
     semi = text.rfind(";")
     if semi >= 0:
-        date_raw = _TRAILING_COMMENTS.sub("", text[semi + 1 :]).strip() or None
+        tail = text[semi + 1 :]
+        if tail.endswith(")"):  # the pattern is anchored at the end, on a ")"
+            tail = _TRAILING_COMMENTS.sub("", tail)
+        date_raw = tail.strip() or None
     return _Light(
         from_host=host,
         from_helo=helo,
