@@ -109,33 +109,39 @@ class FrameBuilder:
         self.rows = 0
 
     def add(self, record: Any) -> None:
-        values = self._row(record)
-        if len(values) != len(self.schema.columns):
-            raise ValueError(
-                f"{self.schema.name}: row has {len(values)} values "
-                f"for {len(self.schema.columns)} columns"
-            )
-        self._buffer.append(values)
+        self._buffer.append(self._row(record))
         self.rows += 1
         if len(self._buffer) >= self._chunk:
             self._flush()
 
     def extend(self, records: Iterable[Any]) -> FrameBuilder:
+        # The loop of ``add``, without a method call per record (one per hop on the hot path).
+        row, chunk = self._row, self._chunk
         for record in records:
-            self.add(record)
+            buffer = self._buffer
+            buffer.append(row(record))
+            self.rows += 1
+            if len(buffer) >= chunk:
+                self._flush()
         return self
 
     def _flush(self) -> None:
         if not self._buffer:
             return
+        width = len(self.schema.columns)
+        if any(len(values) != width for values in self._buffer):
+            bad = next(len(v) for v in self._buffer if len(v) != width)
+            raise ValueError(f"{self.schema.name}: row has {bad} values for {width} columns")
         columns = list(zip(*self._buffer, strict=True))
         self._buffer = []
         for col, values, parts, codes in zip(
             self.schema.columns, columns, self._parts, self._codes, strict=True
         ):
             if codes is not None:
-                # StrEnum members hash and compare as their str values.
-                parts.append(np.fromiter((codes.get(v, -1) for v in values), np.int16, len(values)))
+                # StrEnum members hash and compare as their str values; a value outside the
+                # vocabulary (None included) is the missing code -1.
+                get = codes.get
+                parts.append(np.array([get(v, -1) for v in values], dtype=np.int16))
             elif col.kind is Kind.STRING:
                 parts.append(pa.array(values, type=pa.large_string()))
             else:  # numbers, booleans, times: compact numpy values and a null mask
