@@ -115,16 +115,17 @@ def _trusted_sender(h: ReceivedHeader, policy: TrustPolicy, orgs: set[str]) -> b
 
 def roles(headers: Sequence[ReceivedHeader], policy: TrustPolicy) -> list[Role]:
     """The role of each header, in the order given (top, newest, first)."""
+    local = [is_local(h) for h in headers]
     orgs: set[str] = set()
     if not policy.patterns:
-        for h in headers:
-            if not is_local(h) and (org := org_domain(h.by_host)):
+        for h, is_loc in zip(headers, local, strict=True):
+            if not is_loc and (org := org_domain(h.by_host)):
                 orgs.add(org)
                 break
     out: list[Role] = []
     crossed = False
-    for h in headers:
-        if is_local(h):
+    for h, is_loc in zip(headers, local, strict=True):
+        if is_loc:
             out.append(Role.LOCAL)
         elif crossed:
             out.append(Role.EXTERNAL)
