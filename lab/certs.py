@@ -35,6 +35,9 @@ LEAF_NAMES = (
     "untrusted-ca",
     "client",
 )
+# Leaves with two problems at once, made on demand by ``make_combined`` (outside
+# ``LEAF_NAMES``, so the MTA lab's standard set is unchanged): issuer, validity, names.
+COMBINED_NAMES = ("untrusted-expired", "expired-wrong-name", "self-signed-expired")
 _MANIFEST = "pki.json"
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -279,3 +282,28 @@ def make_pki(
         pki.pairs[leaf] = pair
     manifest.write_text(json.dumps(stamp))
     return pki
+
+
+def make_combined(
+    pki: Pki, hostname: str = "mx.lab.test", *, now: datetime | None = None
+) -> dict[str, CertPair]:
+    """Issue the leaves of ``COMBINED_NAMES`` in the PKI directory (always afresh).
+
+    ``untrusted-expired``: issued by the untrusted root and ended 30 days ago.
+    ``expired-wrong-name``: issued by the trusted root, ended 30 days ago, only
+    ``wrong.lab.test`` (no IP address). ``self-signed-expired``: self-signed, ended 30 days
+    ago. Each also goes into ``pki.pairs`` under its name.
+    """
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    start, end = moment - timedelta(days=365), moment - timedelta(days=30)
+    plan: dict[str, tuple[list[str], str, bool]] = {
+        "untrusted-expired": ([hostname], "other-ca", True),
+        "expired-wrong-name": ([WRONG_NAME], "ca", False),
+        "self-signed-expired": ([hostname], "self", True),
+    }
+    made = {
+        leaf: issue(pki, leaf, hosts, not_before=start, not_after=end, issuer=issuer, ip_san=ip)
+        for leaf, (hosts, issuer, ip) in plan.items()
+    }
+    pki.pairs.update(made)
+    return made

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import NameOID
 
 from analyzer.frames.probes import PROBES, probes_frame
 from analyzer.model.common import TlsVersion
@@ -134,6 +135,14 @@ def _expected_cert(path: Path, now: datetime) -> Certificate:
         ),
         sha256=cert.fingerprint(hashes.SHA256()).hex(":").upper(),
         self_issued=cert.subject == cert.issuer,
+        dns_sans=tuple(san.get_values_for_type(x509.DNSName)),
+        ip_sans=tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress)),
+        common_names=tuple(
+            str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        ),
+        names_known=True,
+        # the lab's self-signed leaf signs with its own key; CA-issued leaves are not checked
+        self_signed=True if cert.subject == cert.issuer else None,
     )
 
 
@@ -158,6 +167,7 @@ def test_valid_certificate_whole_record(peers: dict[str, PeerServer], pki: Pki) 
         None,
         None,
     )
+    assert r.certificate_problems == ()
     assert r.certificate == _expected_cert(pki.pairs["valid"].cert, r.started_at)
     assert r.certificate is not None
     assert r.certificate.subject == "CN=mx.lab.test,O=mailtls lab"
@@ -198,6 +208,7 @@ def test_bad_certificates(
     assert (r.outcome, r.capabilities, r.starttls_reply) == (ProbeOutcome.OK, CAPS, READY)
     assert _tls(r) == TLS13
     assert (r.verified, r.failure_category) == (False, category)
+    assert r.certificate_problems == (category,)  # one problem each, and nothing guessed
     assert r.error == f"certificate verification failed: {message}"
     assert r.certificate == _expected_cert(pki.pairs[name].cert, r.started_at)
 
@@ -219,6 +230,7 @@ def test_system_trust_store_does_not_know_the_lab_ca(peers: dict[str, PeerServer
     r = probe_many([Target(HOST, peers["valid"].port)], timeout=3, resolver=RESOLVER)[0]
     assert (r.outcome, r.verified) == (ProbeOutcome.OK, False)
     assert r.failure_category is FailureCategory.CERTIFICATE_NOT_TRUSTED
+    assert r.certificate_problems == (FailureCategory.CERTIFICATE_NOT_TRUSTED,)
 
 
 def test_ip_literal_target_checks_the_ip_san(peers: dict[str, PeerServer], pki: Pki) -> None:
@@ -512,6 +524,8 @@ def test_probes_frame(peers: dict[str, PeerServer], pki: Pki) -> None:
         "starttls-not-supported",
     ]
     assert pd.isna(frame["failure_category"].iloc[0])
+    assert frame["certificate_problems"].tolist()[:2] == ["", "certificate-expired"]
+    assert pd.isna(frame["certificate_problems"].iloc[2])  # no certificate seen
     assert frame["cert_days_left"].tolist() == [364, -30, pd.NA]
     assert (
         frame["capabilities"].iloc[2]
@@ -562,6 +576,7 @@ def _fixed_result() -> ProbeResult:
         verified=False,
         failure_category=FailureCategory.CERTIFICATE_EXPIRED,
         error="certificate verification failed: certificate has expired",
+        certificate_problems=(FailureCategory.CERTIFICATE_EXPIRED,),
     )
 
 
@@ -599,6 +614,7 @@ def test_render_json_round_trip() -> None:
     assert data["certificate"]["not_after"] == "2026-11-15T00:00:00+00:00"
     assert (data["tls_version"], data["failure_category"]) == ("TLSv1.2", "certificate-expired")
     assert (data["verified"], data["accepted_versions"], data["mx_preference"]) == (False, None, 10)
+    assert data["certificate_problems"] == ["certificate-expired"]
 
 
 def test_exit_codes() -> None:
@@ -606,7 +622,9 @@ def test_exit_codes() -> None:
     assert exit_status(bad_cert) is ProbeExit.TLS_PROBLEM
     from dataclasses import replace
 
-    good = replace(bad_cert, verified=True, failure_category=None, error=None)
+    good = replace(
+        bad_cert, verified=True, failure_category=None, error=None, certificate_problems=()
+    )
     assert exit_status(good) is ProbeExit.OK
     down = replace(good, outcome=ProbeOutcome.TIMEOUT, step=ProbeStep.BANNER)
     assert overall_exit([good, bad_cert, down]) is ProbeExit.UNREACHABLE

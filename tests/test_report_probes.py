@@ -48,6 +48,7 @@ def test_probe_of_an_expired_peer_sits_beside_its_incident(
         "ok",
         "certificate-expired",
     )
+    assert row["certificate_problems"] == ["certificate-expired"]
     assert row["evidence_category"] == "certificate-expired"
     assert row["evidence"] == (
         "certificate-expired since 2026-11-27 21:28Z: 7 sessions, 7 deferred, 0 bounced"
@@ -56,10 +57,19 @@ def test_probe_of_an_expired_peer_sits_beside_its_incident(
     doc = json.loads(probed.render("json"))
     jsonschema.validate(doc, SCHEMA)
     assert doc["probes"][0]["evidence"] == row["evidence"]
+    assert doc["probes"][0]["certificate_problems"] == ["certificate-expired"]
     html = str(probed.render("html"))
     assert 'id="probes"' in html
     assert "certificate-expired since 2026-11-27 21:28Z" in html
     assert "LIVE PROBES OF THE PEERS" in str(probed.render("text")).upper()
+    # the certificate column lists every problem the probe proved
+    rows = [
+        ln
+        for ln in str(probed.render("markdown")).splitlines()
+        if ln.startswith(f"| mx.lab.test:{port} ")
+    ]
+    assert len(rows) == 1
+    assert "| certificate-expired | certificate-expired since " in rows[0]
 
 
 def test_no_probe_section_without_probes(lab_result: analysis.AnalysisResult) -> None:
@@ -80,3 +90,4 @@ def test_report_probe_option_probes_the_failing_peers(
     # Nothing listens on the lab's port 25 now: a clear result, not a crash.
     assert targets["127.0.0.42:25"]["outcome"] == "connection-refused"
     assert targets["127.0.0.42:25"]["evidence"].startswith("certificate-expired since ")
+    assert targets["127.0.0.42:25"]["certificate_problems"] is None  # no certificate seen

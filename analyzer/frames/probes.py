@@ -2,7 +2,8 @@
 
 Same conventions as every frame: TLS versions as the ordered categorical, closed
 vocabularies as categoricals, nullable booleans where "unknown" is not "no", aware UTC times.
-Lists (capabilities, SANs, accepted versions) are joined into one string per cell.
+Lists (capabilities, SANs, certificate problems, accepted versions) are joined into one
+string per cell.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ PROBES = Schema(
             "TLS failure, logs' vocabulary",
             tuple(v.value for v in FailureCategory),
         ),
+        Column(
+            "certificate_problems",
+            Kind.STRING,
+            "every certificate problem proven, comma-separated in a fixed order"
+            " ('' when verified, <NA>: no certificate seen)",
+        ),
         Column("cert_subject", Kind.STRING, "leaf certificate subject (RFC 4514)"),
         Column("cert_sans", Kind.STRING, "leaf subjectAltNames, comma-separated"),
         Column("cert_issuer", Kind.STRING, "leaf certificate issuer (RFC 4514)"),
@@ -63,6 +70,13 @@ PROBES = Schema(
         Column("error", Kind.STRING, "detail of the failure"),
     ),
 )
+
+
+def _problems(r: ProbeResult) -> str | None:
+    # verified is None exactly when no certificate was seen; "" when it verified.
+    if r.verified is None:
+        return None
+    return LIST_SEPARATOR.join(p.value for p in r.certificate_problems)
 
 
 def _row(r: ProbeResult) -> Sequence[object]:
@@ -91,6 +105,7 @@ def _row(r: ProbeResult) -> Sequence[object]:
         r.key_exchange,
         r.verified,
         r.failure_category,
+        _problems(r),
         c.subject if c else None,
         LIST_SEPARATOR.join(c.sans) if c else None,
         c.issuer if c else None,

@@ -6,9 +6,11 @@ from typing import Any
 
 import pandas as pd
 
+from analyzer.frames.probes import LIST_SEPARATOR
+
 PROBE_EVIDENCE_COLUMNS = (
     "target", "outcome", "tls_version", "cipher", "cert_not_after", "cert_days_left",
-    "verified", "failure_category", "evidence_category", "evidence_first_seen",
+    "verified", "failure_category", "certificate_problems", "evidence_category", "evidence_first_seen",
     "evidence_sessions", "evidence_deferred", "evidence_bounced", "evidence",
 )  # fmt: skip
 
@@ -21,6 +23,14 @@ def _evidence_text(category: Any, first: Any, sessions: Any, deferred: Any, boun
         f"{category} since {when}: {int(sessions)} sessions, "
         f"{int(deferred)} deferred, {int(bounced)} bounced"
     )
+
+
+def _problem_list(cell: Any) -> list[str] | None:
+    # The probes frame joins the problems into one string; reports want the list back
+    # (None: no certificate seen, []: it verified).
+    if cell is None or cell is pd.NA or cell != cell:
+        return None
+    return [p for p in str(cell).split(LIST_SEPARATOR) if p]
 
 
 def probe_evidence(probes: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
@@ -51,6 +61,7 @@ def probe_evidence(probes: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFram
             "cert_days_left": probes["cert_days_left"].tolist(),
             "verified": probes["verified"].tolist(),
             "failure_category": probes["failure_category"].tolist(),
+            "certificate_problems": [_problem_list(c) for c in probes["certificate_problems"]],
             "evidence_category": category,
             "evidence_first_seen": first,
             "evidence_sessions": sessions,

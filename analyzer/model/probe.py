@@ -94,6 +94,14 @@ class Certificate:
         sha256: SHA-256 fingerprint of the DER bytes, upper-case hex pairs joined by ``:``
             (the form ``openssl x509 -fingerprint -sha256`` prints).
         self_issued: subject and issuer are the same name.
+        dns_sans: the subjectAltName dNSName entries alone, as written.
+        ip_sans: the subjectAltName iPAddress entries alone, as text.
+        common_names: every commonName of the subject, in order.
+        names_known: ``dns_sans``, ``ip_sans`` and ``common_names`` were read from the
+            certificate; False (the default for a record built by hand) means they are not
+            known, so no host-name finding is drawn from them.
+        self_signed: the signature verifies with the certificate's own public key; None when
+            not checked (not self-issued, or a key type that cannot be checked).
     """
 
     subject: str
@@ -109,6 +117,11 @@ class Certificate:
     signature_algorithm: str
     sha256: str
     self_issued: bool
+    dns_sans: tuple[str, ...] = ()
+    ip_sans: tuple[str, ...] = ()
+    common_names: tuple[str, ...] = ()
+    names_known: bool = False
+    self_signed: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +150,17 @@ class ProbeResult:
         chain: every certificate the server sent, leaf first.
         verified: the chain verified against the trust store and the name matched; None when
             no certificate was seen.
-        failure_category: the TLS failure in the logs' vocabulary, or None.
+        failure_category: the TLS failure in the logs' vocabulary, or None; for a rejected
+            certificate, OpenSSL's first verification error (it stops at the first).
         accepted_versions: versions that completed a handshake when each was tried alone,
             in increasing order; None when not asked for, or when the first session never
             reached the handshake.
         error: one human sentence with the detail of the failure (OpenSSL reason, reply).
+        certificate_problems: every certificate problem the evidence proves, in the fixed
+            order of ``sources.certcheck.PROBLEM_ORDER`` (expired, not-yet-valid,
+            self-signed, host-mismatch, not-trusted, revoked, then any other first error of
+            OpenSSL); it always holds ``failure_category`` when the certificate was
+            rejected, and is empty when it verified or when none was seen.
     """
 
     target: Target
@@ -165,6 +184,7 @@ class ProbeResult:
     failure_category: FailureCategory | None = None
     accepted_versions: tuple[TlsVersion, ...] | None = None
     error: str | None = None
+    certificate_problems: tuple[FailureCategory, ...] = ()
 
     @property
     def host(self) -> str:

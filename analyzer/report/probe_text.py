@@ -63,12 +63,20 @@ def _certificate(cert: Certificate) -> list[str]:
     ]
 
 
+def _problems(r: ProbeResult) -> str:
+    # Every problem the evidence proves; a record built without them falls back to
+    # OpenSSL's first verdict.
+    if r.certificate_problems:
+        return ", ".join(p.value for p in r.certificate_problems)
+    return str(r.failure_category or "certificate-unverified")
+
+
 def _verdict(r: ProbeResult) -> str:
     if r.verified is None:
         return "not checked (no certificate)"
     if r.verified:
         return "yes (trusted chain, name matches)"
-    return f"NO: {r.failure_category or 'certificate-unverified'}"
+    return f"NO: {_problems(r)}"
 
 
 def _tls(r: ProbeResult) -> list[str]:
@@ -95,7 +103,7 @@ def _header(r: ProbeResult) -> str:
         where += f" (MX {r.target.preference} of {r.target.domain})"
     status = r.outcome.value
     if r.verified is False:  # the session worked, but the certificate did not verify
-        status += f", certificate NOT verified ({r.failure_category or 'certificate-unverified'})"
+        status += f", certificate NOT verified ({_problems(r)})"
     return f"{escape(where)}: {status} ({r.elapsed_s:.2f} s)"
 
 
@@ -169,6 +177,9 @@ def _json_one(r: ProbeResult) -> dict[str, object]:
         "chain": [_cert_json(c) for c in r.chain],
         "verified": r.verified,
         "failure_category": r.failure_category.value if r.failure_category else None,
+        "certificate_problems": (
+            None if r.verified is None else [p.value for p in r.certificate_problems]
+        ),
         "accepted_versions": (
             None if r.accepted_versions is None else [v.value for v in r.accepted_versions]
         ),

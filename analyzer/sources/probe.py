@@ -4,6 +4,8 @@ One probe is one SMTP session per target (``probe_session.run_session``) with ve
 on, against the system trust store or ``ca_file`` and the target's host name. When the
 certificate is rejected, a second session with verification off collects its facts, so the
 certificate is always described. ``versions`` adds one session per protocol version.
+OpenSSL reports only its first verification error; ``certcheck.certificate_problems`` adds
+what the leaf certificate proves beside it (expired and untrusted, not only untrusted).
 
 Name lookups go through an injectable ``Resolver`` (tests never touch DNS); MX lookups use
 dnspython. Targets run concurrently across hosts, never two connections at once to one host.
@@ -22,11 +24,14 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.x509.oid import NameOID
 
 from analyzer.model.common import TlsVersion
 from analyzer.model.probe import (
@@ -37,6 +42,7 @@ from analyzer.model.probe import (
     ProbeStep,
     Target,
 )
+from analyzer.sources.certcheck import certificate_problems
 from analyzer.sources.probe_session import SessionFacts, SessionLimits, run_session
 
 DEFAULT_TIMEOUT = 10.0
@@ -218,18 +224,11 @@ def certificate_facts(der: bytes, now: datetime) -> Certificate | None:
     except ValueError:
         return None
     key_type, key_bits, curve = _key_facts(cert)
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        sans = tuple(
-            [str(v) for v in san.get_values_for_type(x509.DNSName)]
-            + [str(v) for v in san.get_values_for_type(x509.IPAddress)]
-        )
-    except (x509.ExtensionNotFound, ValueError):
-        sans = ()
+    names = _names(cert)
     oid = cert.signature_algorithm_oid
     return Certificate(
         subject=cert.subject.rfc4514_string(),
-        sans=sans,
+        sans=(names[0] + names[1]) if names else (),
         issuer=cert.issuer.rfc4514_string(),
         serial=format(cert.serial_number, "X"),
         not_before=cert.not_valid_before_utc,
@@ -241,7 +240,42 @@ def certificate_facts(der: bytes, now: datetime) -> Certificate | None:
         signature_algorithm=str(getattr(oid, "_name", oid.dotted_string)),
         sha256=cert.fingerprint(hashes.SHA256()).hex(":").upper(),
         self_issued=cert.subject == cert.issuer,
+        dns_sans=names[0] if names else (),
+        ip_sans=names[1] if names else (),
+        common_names=names[2] if names else (),
+        names_known=names is not None,
+        self_signed=_self_signed(cert),
     )
+
+
+def _names(cert: x509.Certificate) -> tuple[tuple[str, ...], ...] | None:
+    """(dNSName SANs, iPAddress SANs, subject CNs), or None when a name part is unreadable:
+    then no host-name finding may be drawn from the names."""
+    try:
+        cns = tuple(str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME))
+        try:
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except x509.ExtensionNotFound:
+            return ((), (), cns)
+        dns = tuple(str(v) for v in san.get_values_for_type(x509.DNSName))
+        ips = tuple(str(v) for v in san.get_values_for_type(x509.IPAddress))
+    except ValueError:
+        return None
+    return (dns, ips, cns)
+
+
+def _self_signed(cert: x509.Certificate) -> bool | None:
+    """Whether a self-issued certificate's signature verifies with its own key (None: not
+    self-issued, or a key or signature cryptography cannot check)."""
+    if cert.subject != cert.issuer:
+        return None
+    try:
+        cert.verify_directly_issued_by(cert)
+    except InvalidSignature:
+        return False
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return None
+    return True
 
 
 def _key_facts(cert: x509.Certificate) -> tuple[str, int | None, str | None]:
@@ -337,7 +371,17 @@ def _result(
     elapsed: float,
     options: ProbeOptions,
 ) -> ProbeResult:
-    chain = tuple(c for c in (certificate_facts(d, started) for d in facts.chain_der) if c)
+    parsed = [certificate_facts(der, started) for der in facts.chain_der]
+    chain = tuple(c for c in parsed if c)
+    # The leaf is the first certificate sent: never an intermediate standing in for it.
+    leaf = parsed[0] if parsed else None
+    problems = certificate_problems(
+        leaf,
+        started,
+        target.host,
+        facts.verify_code,
+        common_name_fallback=_checks_common_name(),
+    )
     outcome = facts.outcome
     slow = facts.banner_delay_s is not None and facts.banner_delay_s > options.tarpit_s
     if outcome is ProbeOutcome.OK and slow:
@@ -362,13 +406,20 @@ def _result(
         cipher=facts.cipher,
         bits=facts.bits,
         key_exchange=facts.key_exchange,
-        certificate=chain[0] if chain else None,
+        certificate=leaf,
         chain=chain,
         verified=verified,
         failure_category=facts.category,
         accepted_versions=accepted,
         error=facts.detail,
+        certificate_problems=problems,
     )
+
+
+@cache
+def _checks_common_name() -> bool:
+    # client_context() never changes it, so a fresh client context tells what it is.
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).hostname_checks_common_name
 
 
 def probe_many(

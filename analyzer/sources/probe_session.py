@@ -22,6 +22,7 @@ from analyzer.model.common import TlsVersion, clip
 from analyzer.model.logs import FailureCategory
 from analyzer.model.probe import ProbeOutcome, ProbeStep
 from analyzer.normalize import normalize_cipher, normalize_cipher_for, normalize_version
+from analyzer.sources.certcheck import VERIFY_CODES
 
 # RFC 5321 §4.5.3.1.5 allows 512 octets per reply line; four times that is still SMTP.
 MAX_LINE = 2048
@@ -33,21 +34,6 @@ KEEP_TEXT = 1000  # longest banner / reply text kept in a record
 
 # RFC 5321 §4.2: three digits, then "-" (more lines follow) or " " / end of line (last line).
 _REPLY_LINE = re.compile(r"([2-5][0-9][0-9])([ -]|$)(.*)")
-
-# X509_V_ERR_* codes (OpenSSL include/openssl/x509_vfy.h) -> the logs' vocabulary.
-VERIFY_CODES: dict[int, FailureCategory] = {
-    2: FailureCategory.CERTIFICATE_NOT_TRUSTED,  # unable to get issuer certificate
-    9: FailureCategory.CERTIFICATE_NOT_YET_VALID,  # certificate is not yet valid
-    10: FailureCategory.CERTIFICATE_EXPIRED,  # certificate has expired
-    18: FailureCategory.CERTIFICATE_SELF_SIGNED,  # self-signed certificate
-    19: FailureCategory.CERTIFICATE_SELF_SIGNED,  # self-signed certificate in certificate chain
-    20: FailureCategory.CERTIFICATE_NOT_TRUSTED,  # unable to get local issuer certificate
-    21: FailureCategory.CERTIFICATE_NOT_TRUSTED,  # unable to verify the first certificate
-    23: FailureCategory.CERTIFICATE_REVOKED,  # certificate revoked
-    24: FailureCategory.CERTIFICATE_NOT_TRUSTED,  # invalid CA certificate
-    62: FailureCategory.CERTIFICATE_HOST_MISMATCH,  # hostname mismatch
-    64: FailureCategory.CERTIFICATE_HOST_MISMATCH,  # IP address mismatch
-}
 
 # OpenSSL reason codes (ssl.SSLError.reason) -> the logs' vocabulary; the same readings as
 # analyzer/logs/taxonomy.py gives their log texts ("alert handshake failure" is the usual
