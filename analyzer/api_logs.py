@@ -28,6 +28,7 @@ from analyzer.frames.logs import (
     issues_frame,
 )
 from analyzer.logs.correlate import Correlator
+from analyzer.logs.joiner import Assembler, folded_lines
 from analyzer.logs.prefix import PrefixContext, parse_prefix
 from analyzer.logs.registry import LineResult, read_line
 from analyzer.model.common import IssueKind, ParseIssue
@@ -188,6 +189,7 @@ def _read_one(
     """
     counts.files += 1
     n = 0
+    assembler = Assembler(ctx)  # one per file: split lines never join across files
     for item in iter_lines(raw, ctx.origin, issues):
         n += 1
         counts.lines += 1
@@ -200,16 +202,45 @@ def _read_one(
             counts.issues += 1
             issues.append(item)
             continue
-        result, value = read_line(item.text, ctx, item.line_no)
-        if result is LineResult.PARSED:
-            counts.parsed += 1
-            yield value  # type: ignore[misc]
-        elif result is LineResult.ISSUE:
-            counts.issues += 1
-            issues.append(value)  # type: ignore[arg-type]
-        else:
-            counts.unrelated += 1
+        assembled = assembler.push(item.line_no, item.text)
+        if assembled is None:
+            event = _account(item.text, ctx, item.line_no, 1, counts, issues)
+            if event is not None:
+                yield event
+            continue
+        for logical in assembled:  # a split line's parts joined, or issues
+            if isinstance(logical, ParseIssue):
+                counts.issues += 1
+                issues.append(logical)
+                continue
+            event = _account(logical.text, ctx, logical.line_no, logical.lines, counts, issues)
+            if event is not None:
+                yield event
+    left = assembler.finish()  # parts of split lines that never completed
+    counts.issues += len(left)
+    issues.extend(left)
     return n
+
+
+def _account(
+    text: str,
+    ctx: PrefixContext,
+    line_no: int,
+    lines: int,
+    counts: LineCounts,
+    issues: list[ParseIssue],
+) -> TlsEvent | None:
+    """Read one logical line standing for ``lines`` physical lines, and count them."""
+    result, value = read_line(text, ctx, line_no)
+    if result is LineResult.PARSED:
+        counts.parsed += lines
+        return value  # type: ignore[return-value]
+    if result is LineResult.ISSUE:
+        counts.issues += lines
+        issues.append(value)  # type: ignore[arg-type]
+    else:
+        counts.unrelated += lines
+    return None
 
 
 # The frame returned by read_logs remembers the deliveries found in the same pass, so
@@ -309,6 +340,7 @@ _TEXT_FIELDS = frozenset(
         "message_id",
         "dsn",
         "tls_policy",
+        "notice_queue_id",
         "detail",
         "source",
         "raw",
@@ -346,6 +378,24 @@ def _read_blocks(
     """Read one file a block at a time; return its number of lines."""
     counts.files += 1
     fast = FastPostfix(ctx)
+    assembler = Assembler(ctx)  # one per file: split lines never join across files
+    try:
+        return _read_file_blocks(raw, ctx, skip, sink, counts, progress, fast, assembler)
+    finally:
+        sink.end_file(assembler)
+
+
+def _read_file_blocks(
+    raw: BinaryIO,
+    ctx: PrefixContext,
+    skip: int,
+    sink: FastSink,
+    counts: LineCounts,
+    progress: Progress | None,
+    fast: FastPostfix,
+    assembler: Assembler,
+) -> int:
+    """The blocks of ``_read_blocks``, with the file's ``assembler`` kept across them."""
     n = 0
     for block in iter_blocks(raw, ctx.origin, sink.issues):
         size = len(block)
@@ -361,11 +411,19 @@ def _read_blocks(
         if block.texts is None:
             items = block.items[drop:]
             lines = ((i.line_no, i.text) if isinstance(i, TextLine) else i for i in items)
-            sink.block(None, sink.slow(lines, ctx))
+            sink.block(None, sink.slow(lines, ctx, assembler))
             continue
         texts = block.texts[drop:]
-        read = fast.read(texts, first)
-        sink.block(read, sink.slow(((first + i, texts[i]) for i in read.slow), ctx))
+        folded = folded_lines(texts)
+        if folded:  # rsyslog folds repeats under the line's own tag: gap lines, read slowly
+            shown = list(texts)
+            for i in folded:
+                shown[i] = ""  # a line without a prefix, which the vectorised reader leaves
+            read = fast.read(shown, first)
+        else:
+            read = fast.read(texts, first)
+        lines = ((first + i, texts[i]) for i in read.slow)
+        sink.block(read, sink.slow(lines, ctx, assembler))
     return n
 
 

@@ -21,8 +21,9 @@ import pyarrow.compute as pc
 
 from analyzer.frames.arrow_rows import EVENT_TYPES, deliveries_table, events_table, frame_of
 from analyzer.frames.fast_postfix import BlockRead
-from analyzer.frames.logs import DELIVERIES, EVENTS, events_frame
+from analyzer.frames.logs import DELIVERIES, EVENTS, events_frame, revise_notices
 from analyzer.logs.correlate import Correlator, SessionKey, SessionTls, as_noise
+from analyzer.logs.joiner import Assembler
 from analyzer.logs.prefix import PrefixContext
 from analyzer.logs.registry import LineResult, read_line
 from analyzer.model.common import ParseIssue, TlsVersion
@@ -216,25 +217,54 @@ class FastSink:
     _found: list[pa.Table] = field(default_factory=list)
 
     def slow(
-        self, items: Iterable[tuple[int, str] | ParseIssue], ctx: PrefixContext
+        self,
+        items: Iterable[tuple[int, str] | ParseIssue],
+        ctx: PrefixContext,
+        assembler: Assembler | None = None,
     ) -> list[TlsEvent]:
-        """Read ``items`` (numbered lines, or issues of unreadable ones) line by line."""
+        """Read ``items`` (numbered lines, or issues of unreadable ones) line by line.
+
+        ``assembler`` (one per file, kept across its blocks) joins split lines, whose parts
+        may lie in different blocks, and marks gap lines; a joined line's event comes with
+        the block of its last part, numbered as its first part.
+        """
         out: list[TlsEvent] = []
         for item in items:
             if isinstance(item, ParseIssue):
                 self.issue_lines += 1
                 self.issues.append(item)
                 continue
-            result, value = read_line(item[1], ctx, item[0])
-            if result is LineResult.PARSED:
-                self.parsed += 1
-                out.append(value)  # type: ignore[arg-type]
-            elif result is LineResult.ISSUE:
-                self.issue_lines += 1
-                self.issues.append(value)  # type: ignore[arg-type]
-            else:
-                self.unrelated += 1
+            assembled = assembler.push(item[0], item[1]) if assembler is not None else None
+            if assembled is None:
+                self._read(item[1], ctx, item[0], 1, out)
+                continue
+            for logical in assembled:
+                if isinstance(logical, ParseIssue):
+                    self.issue_lines += 1
+                    self.issues.append(logical)
+                else:
+                    self._read(logical.text, ctx, logical.line_no, logical.lines, out)
         return out
+
+    def _read(
+        self, text: str, ctx: PrefixContext, line_no: int, lines: int, out: list[TlsEvent]
+    ) -> None:
+        """Read one logical line standing for ``lines`` physical lines, and count them."""
+        result, value = read_line(text, ctx, line_no)
+        if result is LineResult.PARSED:
+            self.parsed += lines
+            out.append(value)  # type: ignore[arg-type]
+        elif result is LineResult.ISSUE:
+            self.issue_lines += lines
+            self.issues.append(value)  # type: ignore[arg-type]
+        else:
+            self.unrelated += lines
+
+    def end_file(self, assembler: Assembler) -> None:
+        """Record the parts of split lines still waiting when a file ends."""
+        left = assembler.finish()
+        self.issue_lines += len(left)
+        self.issues.extend(left)
 
     def block(self, read: BlockRead | None, slow: list[TlsEvent]) -> None:
         """Correlate one block: what the vectorised reader read (if any) and ``slow``."""
@@ -268,6 +298,7 @@ class FastSink:
         """The events frame (empty unless ``keep_events``) and the deliveries frame."""
         self._found.append(deliveries_table(self.correlator.finish()))
         found = frame_of(DELIVERIES, pa.concat_tables(self._found))
+        found = revise_notices(found, self.correlator.delivery_revisions)
         self._found.clear()
         if not self.keep_events:
             return events_frame([]), found

@@ -21,6 +21,7 @@ from analyzer.logs.postfix import (
     _OUTCOMES,
     _STARTTLS_COUNTER,
     _TRUST,
+    QID_FORMS,
     _policy_encrypted,
 )
 from analyzer.logs.taxonomy import _TLS_HINTS, classify, classify_status, rfc8460
@@ -65,7 +66,14 @@ def prefix_pattern(stamp: str, named: bool) -> str:
 
 
 # postfix._QID
-QID = r"^(?P<qid>[0-9A-F]{5,20}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,24}): "
+QID = r"^(?P<qid>" + QID_FORMS + r"): "
+# postfix._NOTICE (src/bounce/bounce_notify_service.c, bounce_warn_service.c,
+# bounce_trace_service.c: "%s: sender non-delivery notification: %s" and its kin), whole
+NOTICE = (
+    r"^(?P<kind>(?:sender|postmaster) (?:non-delivery|delay|delivery status) notification): "
+    r"(?P<new>" + QID_FORMS + r")$"
+)
+NOTICE_START = r"^(?:sender |postmaster )"
 # postfix._STATUS (src/global/log_adhoc.c)
 STATUS = (
     r"^to=<(?P<to>[^>]*)>, (?:orig_to=<(?P<orig>[^>]*)>, )?relay=(?P<relay>[^," + WS
@@ -89,7 +97,7 @@ EXPIRED = ", status=expired, returned to sender"
 # that names none of TLS, SSL_ or a certificate failure is one it ignores.
 SESSION_STARTS = r"^(?:connect from |disconnect from |CONNECT |DISCONNECT |NOQUEUE: |\[ID )"
 SESSION_WORDS = r"TLS|SSL_|certificate verification failed for "
-QUEUE_OTHER = r"^(?:client=|reject: |Cannot start TLS)"
+QUEUE_OTHER = r"^(?:client=|reject: |Cannot start TLS|sender |postmaster )"
 SESSION_SHAPES = frozenset({"summary", "failure", "connect"})  # shapes without a queue id
 # postfix._CONNECT (smtpd.c "connect from %s", "disconnect from %s ehlo=1 starttls=0/1 ...")
 # and postfix._CLIENT (smtpd.c "%s: client=%s")

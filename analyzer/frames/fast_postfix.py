@@ -16,7 +16,8 @@ run by Arrow's RE2 engine over a whole block, and hands every other line to
   warnings and ``certificate verification failed`` lines (src/tls/), ``to=... status=``
   lines (src/global/log_adhoc.c), qmgr ``from=<`` (and its ``status=expired`` form),
   cleanup ``message-id=``, qmgr ``removed``, smtpd ``client=``, ``connect from`` and
-  ``disconnect from``, or a line ``postfix.parse`` ignores.
+  ``disconnect from``, the bounce daemon's ``sender non-delivery notification: <qid>`` and
+  its kin (src/bounce/), or a line ``postfix.parse`` ignores.
 
 Values that need the reference's functions (time stamps, peers and their direction, version
 and cipher names, failure categories) are computed by those functions once per distinct
@@ -46,6 +47,8 @@ from analyzer.frames.fast_patterns import (
     LEVELS,
     LIMITS,
     MESSAGE_ID,
+    NOTICE,
+    NOTICE_START,
     QID,
     QUEUE_OTHER,
     SESSION_SHAPES,
@@ -150,6 +153,7 @@ class FastPostfix:
             "failure": pc.and_(pc.invert(is_qid), pc.match_substring_regex(msg, FAILURE_START)),
             "expired": pc.and_(is_qid, pc.and_(pc.starts_with(rest, "from=<"), expired)),
             "client": pc.and_(is_qid, pc.starts_with(rest, "client=")),
+            "notice": pc.and_(is_qid, pc.match_substring_regex(rest, NOTICE_START)),
             "connect": pc.and_(
                 pc.invert(is_qid),
                 pc.and_(
@@ -416,6 +420,13 @@ class FastPostfix:
     def _fill_removed(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
         values["event"] = pa.array([EventKind.REMOVED.value] * len(sel["raw"]), pa.string())
 
+    def _fill_notice(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+        # postfix._queue_line: the bounce daemon's "<qid>: <kind>: <new qid>"
+        n = sel["notice"]
+        values["event"] = pa.array([EventKind.NOTIFICATION.value] * len(n), pa.string())
+        values["notice_queue_id"] = n.field("new")
+        values["detail"] = n.field("kind")
+
 
 def _within(found: pa.Array, names: Sequence[str]) -> Any:
     """Rows of ``found`` that matched, with each named field no longer than its limit."""
@@ -447,6 +458,7 @@ _SHAPES: dict[str, Callable[[pa.Array], tuple[pa.Array | None, Any]]] = {
     "connect": _shape(CONNECT, ("ph", "pi")),
     "client": _shape(CLIENT, ("ph", "pi")),
     "expired": _shape(FROM, ("sender",)),
+    "notice": _shape(NOTICE),
 }
 _FILLERS: dict[str, Callable[[FastPostfix, dict[str, pa.Array], dict[str, pa.Array]], None]] = {
     "summary": FastPostfix._fill_summary,
@@ -458,4 +470,5 @@ _FILLERS: dict[str, Callable[[FastPostfix, dict[str, pa.Array], dict[str, pa.Arr
     "expired": FastPostfix._fill_expired,
     "connect": FastPostfix._fill_connect,
     "client": FastPostfix._fill_client,
+    "notice": FastPostfix._fill_notice,
 }

@@ -6,9 +6,10 @@ Issue 3 scope 6. TLS versions and ciphers are already normalised by the dialects
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 
 from analyzer.frames.received import ISSUES, issues_frame
@@ -69,6 +70,7 @@ EVENTS = Schema(
         Column("sender", S, "envelope sender named by the line"),
         Column("recipient", S, "envelope recipient named by the line"),
         Column("message_id", S, "Message-ID named by the line"),
+        Column("notice_queue_id", S, "queue id of the bounce daemon's notice about queue_id"),
         Column("dsn", S, "enhanced status code"),
         Column("tls_policy", S, "Postfix 3.11 tls= feature status"),
         Column("conn_use", N, "Postfix conn_use= connection reuse counter"),
@@ -98,8 +100,9 @@ def _event_row(e: TlsEvent) -> tuple[object, ...]:
         frame_time(e.timestamp), e.host, e.mta, e.service, e.pid, e.queue_id, e.session_id,
         e.direction, e.peer_host, e.peer_ip, e.peer_port, e.kind, e.trust, e.tls_version,
         e.cipher, e.bits, e.key_exchange, e.verified, e.encrypted, e.failure_category,
-        e.rfc8460_result_type, e.outcome, e.sender, e.recipient, e.message_id, e.dsn,
-        e.tls_policy, e.conn_use, e.detail, e.origin, e.line_no, e.raw,
+        e.rfc8460_result_type, e.outcome, e.sender, e.recipient, e.message_id,
+        e.notice_queue_id, e.dsn, e.tls_policy, e.conn_use, e.detail, e.origin, e.line_no,
+        e.raw,
     )  # fmt: skip
 
 
@@ -116,6 +119,8 @@ DELIVERIES = Schema(
         Column("direction", C, "inbound (received), outbound or local", _DIRECTION),
         Column("queue_id", S, "queue or message id"),
         Column("message_id", S, "Message-ID where the log names it"),
+        Column("notice_queue_id", S, "queue id of the notice that reported this attempt"),
+        Column("notice_of", S, "on a notice's own deliveries: the queue id it reports on"),
         Column("sender", S, "envelope sender"),
         Column("recipient_domain", S, "domain of the recipient (outbound)"),
         Column("peer_host", S, "relay or client name"),
@@ -140,16 +145,43 @@ DELIVERIES = Schema(
 
 def _delivery_row(d: Delivery) -> tuple[object, ...]:
     return (
-        frame_time(d.timestamp), d.mta, d.direction, d.queue_id, d.message_id, d.sender,
-        d.recipient_domain, d.peer_host, d.peer_ip, d.encrypted, d.trust, d.tls_version,
-        d.cipher, d.bits, d.outcome, d.fallback, d.failure_category, d.rfc8460_result_type,
-        d.attempt, d.dsn, d.detail, d.origin, d.line_no,
+        frame_time(d.timestamp), d.mta, d.direction, d.queue_id, d.message_id,
+        d.notice_queue_id, d.notice_of, d.sender, d.recipient_domain, d.peer_host, d.peer_ip,
+        d.encrypted, d.trust, d.tls_version, d.cipher, d.bits, d.outcome, d.fallback,
+        d.failure_category, d.rfc8460_result_type, d.attempt, d.dsn, d.detail, d.origin,
+        d.line_no,
     )  # fmt: skip
 
 
 def deliveries_frame(deliveries: Iterable[Delivery]) -> pd.DataFrame:
     """The ``deliveries`` frame: one row per delivery attempt or received message."""
     return build_frame(DELIVERIES, deliveries, _delivery_row)
+
+
+def revise_notices(
+    frame: pd.DataFrame, revisions: Mapping[tuple[str, int, str], tuple[str, str]]
+) -> pd.DataFrame:
+    """``frame`` (deliveries) with the ``notice_queue_id`` and ``notice_of`` of the rows keyed
+    (source, line, queue_id) in ``revisions``: rows a notice line came after, once they were
+    handed over (``analyzer.logs.notices``)."""
+    if not revisions or frame.empty:
+        return frame
+    lines = {k[1] for k in revisions}
+    near = np.flatnonzero(frame["line"].isin(lines).to_numpy(dtype=bool, na_value=False))
+    keys = zip(
+        frame["source"].iloc[near].tolist(),
+        frame["line"].iloc[near].tolist(),
+        frame["queue_id"].iloc[near].tolist(),
+        strict=True,
+    )
+    at = [(i, revisions[k]) for i, k in zip(near.tolist(), keys, strict=True) if k in revisions]
+    if not at:
+        return frame
+    out = frame.copy()
+    rows = [i for i, _ in at]
+    for j, name in enumerate(("notice_queue_id", "notice_of")):
+        out.loc[out.index[rows], name] = [v[j] for _, v in at]
+    return out
 
 
 __all__ = [
@@ -159,4 +191,5 @@ __all__ = [
     "deliveries_frame",
     "events_frame",
     "issues_frame",
+    "revise_notices",
 ]

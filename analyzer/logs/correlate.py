@@ -10,7 +10,9 @@ time order:
 * a *message* is keyed by (host, queue id) and remembers sender, Message-ID, the attempts per
   recipient and the TLS failure of earlier attempts, so that "TLS failed, later delivered in
   plaintext" (fallback) and "deferred N times, then bounced" show.
-* both maps are bounded (least recently used entries are dropped first), so memory does not
+* a bounce daemon notice (``<qid>: sender non-delivery notification: <new qid>``) links the
+  rows of the message it reports and the notice's own deliveries (``analyzer.logs.notices``).
+* every map is bounded (least recently used entries are dropped first), so memory does not
   grow with the number of lines.
 
 Pure: events in, (annotated event, deliveries) out.
@@ -19,11 +21,21 @@ Pure: events in, (annotated event, deliveries) out.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
-from analyzer.logs.taxonomy import is_shutdown_noise, more_specific, rfc8460
-from analyzer.model.common import TlsVersion
+from analyzer.logs.delivery_rows import (
+    SessionTls,
+    delivery_row,
+    domain,
+    encrypted_failure,
+    encrypted_of,
+    restated_row,
+    session_tls,
+    trust_failure,
+)
+from analyzer.logs.notices import NoticeBook, Revisions
+from analyzer.logs.taxonomy import is_shutdown_noise, more_specific
 from analyzer.model.logs import (
     Delivery,
     Direction,
@@ -32,7 +44,6 @@ from analyzer.model.logs import (
     Mta,
     Outcome,
     TlsEvent,
-    Trust,
 )
 
 FC = FailureCategory
@@ -46,40 +57,9 @@ NOISE_WINDOW_S = 300  # a TLS error this soon after a good session with the peer
 _FAILURES = frozenset(
     {EventKind.TLS_FAILED, EventKind.CERTIFICATE_FAILED, EventKind.CONNECTION_LOST}
 )
-# Postfix's own mapping of "Server certificate not verified" (log-formats.md §4.2, (P) rows):
-# a chain that verified ("Trusted") but was refused is a name mismatch, else untrusted.
-_UNVERIFIED_BY_TRUST = {
-    Trust.TRUSTED: FC.CERTIFICATE_HOST_MISMATCH,
-    Trust.UNTRUSTED: FC.CERTIFICATE_NOT_TRUSTED,
-    Trust.ANONYMOUS: FC.CERTIFICATE_NOT_TRUSTED,
-}
-
 
 SessionKey = tuple[str, str, object]  # (host, syslog tag, session id or pid)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionTls:
-    """What a delivery takes from the TLS session that carried it.
-
-    Attributes:
-        peer_ip: peer address of the session, ``""`` when not logged.
-        trust: Postfix trust word, or None.
-        tls_version: negotiated protocol, or None.
-        cipher: cipher suite, or None.
-        bits: symmetric key bits used, or None.
-    """
-
-    peer_ip: str
-    trust: Trust | None
-    tls_version: TlsVersion | None
-    cipher: str | None
-    bits: int | None
-
-
-def session_tls(ev: TlsEvent) -> SessionTls:
-    """The TLS facts of ``ev``."""
-    return SessionTls(ev.peer_ip, ev.trust, ev.tls_version, ev.cipher, ev.bits)
+__all__ = ["Correlator", "SessionKey", "SessionTls", "as_noise", "session_tls"]
 
 
 def as_noise(ev: TlsEvent) -> TlsEvent:
@@ -134,10 +114,6 @@ def _starts_connection(ev: TlsEvent) -> bool:
     )
 
 
-def _domain(address: str) -> str:
-    return address.rpartition("@")[2].lower() if "@" in address else ""
-
-
 def _failure_for(sess: _Session | None, peer_ip: str) -> FailureCategory | None:
     if sess is None or sess.failure is None or not _same_peer(sess.failure_ip, peer_ip):
         return None
@@ -156,8 +132,16 @@ class Correlator:
         self._proxy: OrderedDict[tuple[str, str, int | None], SessionTls] = OrderedDict()
         self._recent_tls: OrderedDict[tuple[str, str], datetime | None] = OrderedDict()
         self.deliveries: list[Delivery] = []
+        self._handed = 0  # rows handed over by ``take``
+        self._notices = NoticeBook(max_messages)
         # events re-read once later lines showed what they meant, keyed by (origin, line_no)
         self.revisions: dict[tuple[str, int], TlsEvent] = {}
+
+    @property
+    def delivery_revisions(self) -> Revisions:
+        """Notice columns of rows already handed over by ``take`` that a later notice line
+        changed, keyed by (origin, line_no, queue_id) (``analyzer.logs.notices``)."""
+        return self._notices.revisions
 
     # -- state maps ---------------------------------------------------------------------
     def _key(self, ev: TlsEvent) -> SessionKey:
@@ -228,6 +212,11 @@ class Correlator:
             self.queued(ev.host, ev.queue_id, ev.sender)
         elif kind is EventKind.REMOVED:
             self.removed(ev.host, ev.queue_id)
+        elif kind is EventKind.NOTIFICATION and ev.queue_id and ev.notice_queue_id:
+            self._notices.notice(
+                ev.host, ev.queue_id, ev.notice_queue_id, ev.detail, ev.timestamp,
+                self.deliveries, self._handed,
+            )  # fmt: skip
 
     # The three bookkeeping events that only touch a message's state, callable without a
     # ``TlsEvent`` (the vectorised Postfix reader feeds them from its columns).
@@ -242,6 +231,7 @@ class Correlator:
     def removed(self, host: str, queue_id: str) -> None:
         """A ``REMOVED`` event: ``queue_id`` left the queue of ``host``."""
         self._messages.pop((host, queue_id), None)
+        self._notices.removed(host, queue_id)
 
     def _on_tls(self, ev: TlsEvent) -> None:
         self.tls_session(
@@ -435,22 +425,16 @@ class Correlator:
         )
         if not restated:
             return False
-        if ev.recipient and msg.last.recipient_domain != _domain(ev.recipient):
+        if ev.recipient and msg.last.recipient_domain != domain(ev.recipient):
             return False
-        last = msg.last
-        self.deliveries.append(
-            replace(
-                last,
-                timestamp=ev.timestamp,
-                outcome=ev.outcome,
-                dsn=ev.dsn or last.dsn,
-                detail=ev.detail,
-                origin=ev.origin,
-                line_no=ev.line_no,
-                failure_category=last.failure_category or ev.failure_category,
-            )
-        )
+        self._append(ev.host, restated_row(msg.last, ev))
         return True
+
+    def _append(self, host: str, row: Delivery) -> Delivery:
+        held = self.deliveries
+        row = self._notices.stamp(host, row, self._handed + len(held), held, self._handed)
+        self.deliveries.append(row)
+        return row
 
     def _emit(self, ev: TlsEvent, sess: _Session | None, counters: bool | None) -> None:
         msg = self._message(ev.host, ev.queue_id) if ev.queue_id else None
@@ -463,14 +447,11 @@ class Correlator:
         sess_failure = _failure_for(sess, ev.peer_ip)
         if sess_failure is not None and (ev.outcome is not Outcome.DELIVERED or tls is None):
             failure = more_specific(failure, sess_failure)
-        if (
-            failure is FC.CERTIFICATE_UNVERIFIED
-            and ev.mta is Mta.POSTFIX
-            and tls is not None
-            and tls.trust is not None
-        ):
-            failure = _UNVERIFIED_BY_TRUST.get(tls.trust, failure)
-        encrypted = self._encrypted(ev, tls, sess, failure, counters)
+        failure = trust_failure(ev, tls, failure)
+        encrypted = encrypted_of(
+            ev, tls, counters, failure, sess_failure is not None,
+            (ev.host, ev.service) in self._tls_logged,
+        )  # fmt: skip
         fallback: bool | None = False if encrypted is True else None
         if ev.direction is Direction.INBOUND and encrypted is not None:
             fallback = False  # a received session: what the client retried is not ours to see
@@ -490,83 +471,13 @@ class Correlator:
             if failure is not None and ev.outcome in (Outcome.DEFERRED, Outcome.BOUNCED):
                 msg.failures[rcpt] = failure
         if ev.outcome is Outcome.DELIVERED and encrypted is True:
-            # opportunistic TLS with an unverified chain: encrypted, certificate not verified
-            unverified = (
-                tls is not None
-                and tls.trust is Trust.UNTRUSTED
-                and ev.direction is Direction.OUTBOUND
-            )
-            failure = FC.CERTIFICATE_UNVERIFIED if unverified else None
-        row = self._delivery(ev, tls, msg, encrypted, failure, fallback, attempt)
+            failure = encrypted_failure(ev, tls)
+        known = (msg.message_id, msg.sender) if msg is not None else ("", "")
+        row = self._append(
+            ev.host, delivery_row(ev, tls, known, encrypted, failure, fallback, attempt)
+        )
         if msg is not None:
             msg.last = row
-        self.deliveries.append(row)
-
-    def _encrypted(
-        self,
-        ev: TlsEvent,
-        tls: SessionTls | None,
-        sess: _Session | None,
-        failure: FailureCategory | None,
-        counters: bool | None,
-    ) -> bool | None:
-        if ev.encrypted is not None:
-            return ev.encrypted
-        if tls is not None:
-            return True
-        if counters is not None:
-            return counters
-        if failure is not None and ev.outcome in (Outcome.DEFERRED, Outcome.BOUNCED):
-            return False  # the attempt failed on TLS before any TLS session carried mail
-        if _failure_for(sess, ev.peer_ip) is not None:
-            return False  # the handshake failed: whatever was sent went in plaintext
-        if ev.direction is Direction.OUTBOUND and (ev.host, ev.service) in self._tls_logged:
-            return False  # this process logs TLS, and logged none for this delivery
-        return None
-
-    @staticmethod
-    def _delivery(
-        ev: TlsEvent,
-        tls: SessionTls | None,
-        msg: _Message | None,
-        encrypted: bool | None,
-        failure: FailureCategory | None,
-        fallback: bool | None,
-        attempt: int,
-    ) -> Delivery:
-        inbound = ev.direction is Direction.INBOUND
-        rcpt = ev.recipient
-        at = rcpt.rfind("@")
-        outcome = ev.outcome or Outcome.DELIVERED  # a receipt: the message was accepted
-        return Delivery(
-            timestamp=ev.timestamp,
-            mta=ev.mta,
-            direction=ev.direction,
-            queue_id=ev.queue_id,
-            message_id=(msg.message_id if msg else "") or ev.message_id,
-            sender=ev.sender or (msg.sender if msg else ""),
-            recipient_domain=rcpt[at + 1 :].lower() if at >= 0 and not inbound else "",
-            peer_host=ev.peer_host,
-            peer_ip=ev.peer_ip,
-            encrypted=encrypted,
-            trust=tls.trust if tls else None,
-            tls_version=tls.tls_version if tls else None,
-            cipher=tls.cipher if tls else None,
-            bits=tls.bits if tls else None,
-            outcome=outcome,
-            fallback=fallback,
-            failure_category=failure,
-            rfc8460_result_type=(
-                None
-                if outcome is Outcome.DELIVERED and encrypted
-                else rfc8460(failure, ev.direction)
-            ),
-            attempt=attempt,
-            dsn=ev.dsn,
-            detail=ev.detail,
-            origin=ev.origin,
-            line_no=ev.line_no,
-        )
 
     def finish(self) -> list[Delivery]:
         """Close every open session (logs may end mid-session) and return all deliveries."""
@@ -578,4 +489,5 @@ class Correlator:
     def take(self) -> list[Delivery]:
         """The deliveries found so far, handed over once (for streaming callers)."""
         out, self.deliveries = self.deliveries, []
+        self._handed += len(out)
         return out

@@ -57,7 +57,23 @@ _AFTER_STARTTLS = re.compile(
 _CONNECT = re.compile(r"(?P<dis>dis)?connect from (?P<peer>" + _PEER + r")(?P<rest>.{0,400})")
 _STARTTLS_COUNTER = re.compile(r" starttls=(?P<ok>\d{1,6})(?:/(?P<tried>\d{1,6}))?")
 # Queue ids: short form upper-case hex, long form base-52 without vowels (src/global/mail_queue.h)
-_QID = re.compile(r"(?P<qid>[0-9A-F]{5,20}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,24}): ")
+QID_FORMS = r"[0-9A-F]{5,20}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,24}"
+_QID = re.compile(r"(?P<qid>" + QID_FORMS + r"): ")
+# The bounce daemon's notices, msg_info("%s: <kind>: %s", queue_id, STR(new_id)):
+#   "sender non-delivery notification", "postmaster non-delivery notification"
+#     (src/bounce/bounce_notify_service.c bounce_notify_service, bounce_notify_verp.c
+#     bounce_notify_verp, bounce_one_service.c bounce_one_service);
+#   "sender delay notification", "postmaster delay notification"
+#     (src/bounce/bounce_warn_service.c bounce_warn_service);
+#   "sender delivery status notification" (src/bounce/bounce_trace_service.c
+#     bounce_trace_service).
+# e.g. "3B09816419A: sender non-delivery notification: C6102164127"
+#   (sample_data/lab/postfix/mail.log line 420); 3.11 logs it before the new message's
+#   cleanup lines (RELEASE_NOTES-3.11, Feature 20251216).
+_NOTICE = re.compile(
+    r"(?P<kind>(?:sender|postmaster) (?:non-delivery|delay|delivery status) notification): "
+    r"(?P<new>" + QID_FORMS + r")"
+)
 # src/global/log_adhoc.c: "to=<%s>, orig_to=<%s>, relay=%s, conn_use=%d, delay=%s, delays=%s,
 #   [tls=%s (3.11, pol_stats.c),] dsn=%s, status=%s (%s)"
 #   e.g. "7356ABD12E: to=<...@hotmail.com>, relay=hotmail-com.olc...[104.47.2.33]:25,
@@ -253,6 +269,19 @@ def _queue_line(line: LogLine, raw: str, qid: str, rest: str, daemon: str) -> Re
         )
     if rest == "removed":
         return make_event(line, raw, _P, EventKind.REMOVED, queue_id=qid)
+    if rest.startswith(("sender ", "postmaster ")):
+        n = _NOTICE.fullmatch(rest)
+        if n is None:
+            return None
+        return make_event(
+            line,
+            raw,
+            _P,
+            EventKind.NOTIFICATION,
+            queue_id=qid,
+            notice_queue_id=n["new"],
+            detail=n["kind"],
+        )
     if rest.startswith("reject: "):
         return _reject(line, raw, qid, rest)
     if rest.startswith("Cannot start TLS"):

@@ -3,7 +3,8 @@
 A Received header is *understood* when a writer's grammar matched it (dialect other than
 ``generic``); a ``generic`` header had only its ``with`` keyword read; a header that became an
 issue (unit ``header``) was not parsed at all. Log events are understood by construction;
-log lines that became issues (unit ``line``) were not. Examples of the rest come with the
+log lines that became issues (unit ``line``) were not, except gap lines (kind ``gap``: the log
+saying that lines are missing), which were read and are counted apart. Examples of the rest come with the
 message or line they came from, so the taxonomy can grow from evidence.
 """
 
@@ -117,6 +118,13 @@ def parse_yield(
     examples += _issue_examples(lost_headers, "header", per_dialect)
     li = log_issues if log_issues is not None else issues.iloc[0:0]
     lost_lines = _lost(li, "line")
+    # A gap line (folded repeats, a rate-limit notice) was read and understood: it says that
+    # other lines are missing, which the report counts on its own (``log gaps``).
+    gaps = 0
+    if not lost_lines.empty:
+        is_gap = text(lost_lines["kind"]) == "gap"
+        gaps = int(is_gap.sum())
+        lost_lines = lost_lines[~is_gap]
     line_rows = _rows("line", events["mta"], (), len(lost_lines))
     examples += _issue_examples(lost_lines, "line", per_dialect)
     table = pd.DataFrame([*header_rows, *line_rows], columns=list(YIELD_COLUMNS))
@@ -127,5 +135,5 @@ def parse_yield(
         headers=sum(r[2] for r in header_rows),
         headers_understood=sum(r[3] for r in header_rows),
         lines=log_lines[0] if log_lines else sum(r[2] for r in line_rows),
-        lines_understood=log_lines[1] if log_lines else sum(r[3] for r in line_rows),
+        lines_understood=(log_lines[1] + gaps) if log_lines else sum(r[3] for r in line_rows),
     )

@@ -60,6 +60,7 @@ class IssueKind(StrEnum):
     NO_EVIDENCE = "no-evidence"  # a message without any transport header
     UNSUPPORTED = "unsupported"  # a format we recognise but do not read
     PARSER_BUG = "parser-bug"  # an unexpected exception at a batch boundary
+    GAP = "gap"  # the log itself says lines are missing (folded repeats, rate limits)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,7 @@ class EventKind(StrEnum):
     DELIVERY = "delivery"  # a delivery attempt ended (sent / deferred / bounced)
     REPLAY = "replay"  # a cached failure replayed without a new attempt (postfix/error)
     REMOVED = "removed"  # the message left the queue (Postfix "QID: removed")
+    NOTIFICATION = "notification"  # bounce daemon sent a notice about a message (its new queue id)
 
 
 class Trust(StrEnum):
@@ -172,6 +173,8 @@ class TlsEvent:
         sender: envelope sender, when the line names it.
         recipient: envelope recipient, when the line names it.
         message_id: Message-ID header, when the line names it.
+        notice_queue_id: queue id of the notice (non-delivery, delay or delivery status
+            notification) the Postfix bounce daemon sent about ``queue_id``, else ``""``.
         dsn: enhanced status code (``4.7.4``), else ``""``.
         tls_policy: Postfix 3.11 ``tls=`` feature status, else ``""``.
         conn_use: Postfix ``conn_use=N`` connection reuse counter, or None.
@@ -207,6 +210,7 @@ class TlsEvent:
     sender: str = ""
     recipient: str = ""
     message_id: str = ""
+    notice_queue_id: str = ""
     dsn: str = ""
     tls_policy: str = ""
     conn_use: int | None = None
@@ -246,6 +250,12 @@ class Delivery:
         detail: status text.
         origin: file of the status line.
         line_no: line number of the status line.
+        notice_queue_id: queue id of the notice that reported this attempt to the sender
+            (or postmaster): a non-delivery notification for a bounced row, a delay
+            notification for a deferred one, a delivery status notification for a delivered
+            one; ``""`` when none was logged.
+        notice_of: for a delivery of such a notice, the queue id of the message it reports
+            on; else ``""``.
     """
 
     timestamp: datetime | None
@@ -271,3 +281,5 @@ class Delivery:
     detail: str
     origin: str
     line_no: int
+    notice_queue_id: str = ""
+    notice_of: str = ""

@@ -16,6 +16,7 @@ import pandas as pd
 
 from analyzer.metrics.common import Tally
 from analyzer.metrics.result import Analysis
+from analyzer.model.common import IssueKind
 
 MAX_ROWS = 20
 
@@ -130,6 +131,14 @@ _TALLY_COLS: tuple[Column, ...] = (
 )  # fmt: skip
 
 
+def log_gaps(issues: pd.DataFrame) -> int:
+    """Issue rows of kind ``gap``: log lines saying that lines are missing (folded repeats,
+    rate-limit notices, journald suppressions)."""
+    if issues.empty:
+        return 0
+    return int((issues["kind"].astype("string") == IssueKind.GAP.value).sum())
+
+
 def all_issues(a: Analysis) -> pd.DataFrame:
     """Mailbox and log issues in one frame (no copy when one side has none)."""
     if a.log_issues.empty:
@@ -223,13 +232,22 @@ def _incidents(a: Analysis) -> Section:
     return Section("incidents", "Certificate incidents", (note, table(a.incidents, cols)))
 
 
+def _problems(value: object) -> str:
+    """Every certificate problem a probe proved; ``verified`` when there was none, empty when
+    no certificate was seen."""
+    if not isinstance(value, list):
+        return ""
+    return ", ".join(str(p) for p in value) or "verified"
+
+
 def _probes(a: Analysis) -> Section | None:
     if a.probes is None:
         return None
     cols: tuple[Column, ...] = (
         ("target", "peer MX", cell), ("outcome", "probe", cell),
         ("tls_version", "TLS", cell), ("cipher", "cipher", cell),
-        ("cert_days_left", "cert days left", cell), ("failure_category", "certificate", cell),
+        ("cert_days_left", "cert days left", cell),
+        ("certificate_problems", "certificate", _problems),
         ("evidence", "evidence for the same peer", cell),
     )  # fmt: skip
     note = ("Probed live after reading the evidence: what each peer shows now beside its first "
@@ -322,9 +340,12 @@ def _yield(a: Analysis) -> Section:
     ex = table(y.examples, [("dialect", "dialect", cell), ("where", "where", cell),
                             ("raw", "text", cell)], "Not understood")  # fmt: skip
     blocks: list[Block] = [head, by]
+    issues = all_issues(a)
+    gaps = log_gaps(issues)
+    if gaps:  # lines the log itself says are missing: no reader can get them back
+        blocks.insert(1, f"log gaps: {gaps:,} (the log says lines are missing)")
     if len(y.examples):
         blocks.append(ex)
-    issues = all_issues(a)
     if len(issues):
         blocks.append(table(issues, [("origin", "origin", cell), ("unit", "unit", cell),
                                      ("kind", "kind", cell), ("reason", "reason", cell)],

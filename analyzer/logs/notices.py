@@ -1,0 +1,216 @@
+"""Links between a message and the notices the Postfix bounce daemon sent about it.
+
+``<old-qid>: sender non-delivery notification: <new-qid>`` (shared reference log-formats.md
+§2.1.8 item 7; the texts and their source files are cited in ``analyzer.logs.postfix``) ties
+two queue ids. The delivery rows of the original's attempts that the notice reports get
+``notice_queue_id`` = the new id, and the deliveries of the notice itself get ``notice_of`` =
+the original id: a bounce leads to its non-delivery report's own delivery (and whether that
+went over TLS), and back.
+
+What a notice reports, by its kind (``REPORTS``): a non-delivery notification the bounced
+rows, and the deferred rows to the same recipient domain before them (a message that expires
+in the queue is returned with the reason of its last deferral); a delay notification the
+deferred rows; a delivery status notification (DSN NOTIFY=SUCCESS, ``sendmail -v``) the
+delivered ones. Each row takes the first notice that reports it (a delay notification
+before the non-delivery one; the sender's notice before the postmaster's copy, which
+bounce_notify_service.c sends second).
+
+The notice line usually follows the rows it reports (the queue manager asks the bounce daemon
+once it has finished the message), but may come before them: Postfix 3.11 logs it earlier
+(RELEASE_NOTES-3.11), and exports sorted by coarse time stamps mix the order. Rows already
+emitted are patched (in place while the correlator still holds them, else as a revision the
+frame builder applies). Rows emitted after the notice are stamped as they come when they are
+final (bounced, delivered: a recipient has one) and within ``WINDOW_S`` of it; a deferral
+after a delay notice is a later attempt that notice did not report. Every map is bounded,
+least recently used entries dropped first.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import datetime
+from operator import attrgetter
+from typing import TypeVar
+
+from analyzer.model.logs import Delivery, Direction, Mta, Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Reports:
+    """What a notice reports of the original message's attempts.
+
+    Attributes:
+        outcome: the outcome of the rows it reports.
+        earlier: rows of this outcome before one of those, to its recipient domain, too.
+        ahead: whether rows of ``outcome`` logged just after the notice are its (a final
+            outcome, which a recipient has once).
+    """
+
+    outcome: Outcome
+    earlier: Outcome | None = None
+    ahead: bool = True
+
+
+# The middle words of the notice kinds (postfix.py _NOTICE) -> what the notice reports
+REPORTS = {
+    "non-delivery": Reports(Outcome.BOUNCED, Outcome.DEFERRED),
+    "delay": Reports(Outcome.DEFERRED, ahead=False),
+    "delivery status": Reports(Outcome.DELIVERED),
+}
+WINDOW_S = 10  # a notice logged before the rows it reports comes this close to them
+MAX_ROWS = 32  # rows remembered per message (its latest attempts)
+
+# (origin, line_no, queue_id) of a row already handed over -> its (notice_queue_id, notice_of)
+Revisions = dict[tuple[str, int, str], tuple[str, str]]
+V = TypeVar("V")
+# Delivery's fields, read at once: a row with new notice columns is built from them, much
+# faster than ``dataclasses.replace`` (which the many patched rows of a long log would feel)
+_NAMES = tuple(f.name for f in fields(Delivery))
+_VALUES = attrgetter(*_NAMES)
+_NOTICE_AT = _NAMES.index("notice_queue_id")
+_OF_AT = _NAMES.index("notice_of")
+
+
+def with_notice(row: Delivery, notice_queue_id: str, notice_of: str) -> Delivery:
+    """``row`` with the notice columns ``notice_queue_id`` and ``notice_of``."""
+    values = list(_VALUES(row))
+    values[_NOTICE_AT], values[_OF_AT] = notice_queue_id, notice_of
+    return Delivery(*values)
+
+
+def reports_of(kind: str) -> Reports | None:
+    """What a notice of ``kind`` (``sender delay notification``) reports."""
+    return REPORTS.get(kind.partition(" ")[2].removesuffix(" notification"))
+
+
+class _Row:
+    """A delivery row emitted for a message (internal): where it is and its notice columns."""
+
+    __slots__ = ("domain", "index", "line_no", "notice_of", "notice_queue_id", "origin", "outcome")
+
+    def __init__(self, index: int, row: Delivery) -> None:
+        self.index = index
+        self.origin = row.origin
+        self.line_no = row.line_no
+        self.outcome = row.outcome
+        self.domain = row.recipient_domain
+        self.notice_queue_id = row.notice_queue_id
+        self.notice_of = row.notice_of
+
+
+class NoticeBook:
+    """The notices seen and the rows they may report (see module doc).
+
+    The rows the correlator still holds are ``held``, the first of which is its row number
+    ``first`` (rows before it were handed over; theirs changes go to ``revisions``).
+    """
+
+    def __init__(self, max_messages: int) -> None:
+        self._max = max_messages
+        self._rows: OrderedDict[tuple[str, str], list[_Row]] = OrderedDict()
+        # notices about a message, for its rows still to come: (new id, reports, time)
+        self._sent: OrderedDict[tuple[str, str], list[tuple[str, Reports, datetime | None]]] = (
+            OrderedDict()
+        )
+        self._of: OrderedDict[tuple[str, str], str] = OrderedDict()  # (host, new id) -> old id
+        self.revisions: Revisions = {}
+
+    def _bound(self, table: OrderedDict[tuple[str, str], V], key: tuple[str, str]) -> None:
+        table.move_to_end(key)
+        if len(table) > self._max:
+            table.popitem(last=False)
+
+    def stamp(
+        self, host: str, row: Delivery, index: int, held: list[Delivery], first: int
+    ) -> Delivery:
+        """``row`` (row number ``index``) with the notice columns the notices seen so far give
+        it; remembered for notices still to come."""
+        if row.mta is not Mta.POSTFIX or not row.queue_id or row.direction is Direction.INBOUND:
+            return row
+        key = (host, row.queue_id)
+        rows = self._rows.get(key)
+        notice = ""
+        for new_id, reports, when in self._sent.get(key, ()):
+            if reports.ahead and reports.outcome is row.outcome and _near(when, row.timestamp):
+                notice = new_id
+                if rows and reports.earlier is not None:
+                    domains = {row.recipient_domain}
+                    qid = row.queue_id
+                    self._claim(rows, qid, new_id, reports.earlier, domains, held, first)
+                break
+        of = self._of.get(key, "")
+        if notice or of:
+            row = with_notice(row, notice, of)
+        if rows is None:
+            rows = self._rows[key] = []
+        elif len(rows) >= MAX_ROWS:
+            del rows[0]
+        rows.append(_Row(index, row))
+        self._bound(self._rows, key)
+        return row
+
+    def notice(
+        self,
+        host: str,
+        queue_id: str,
+        new_id: str,
+        kind: str,
+        when: datetime | None,
+        held: list[Delivery],
+        first: int,
+    ) -> None:
+        """A notice ``new_id`` of ``kind`` about ``queue_id``: link the rows already emitted."""
+        of_key = (host, new_id)
+        self._of[of_key] = queue_id
+        self._bound(self._of, of_key)
+        reports = reports_of(kind)
+        key = (host, queue_id)
+        if reports is not None:
+            self._sent.setdefault(key, []).append((new_id, reports, when))
+            self._bound(self._sent, key)
+            rows = self._rows.get(key, [])
+            domains = self._claim(rows, queue_id, new_id, reports.outcome, None, held, first)
+            if reports.earlier is not None and domains:
+                self._claim(rows, queue_id, new_id, reports.earlier, domains, held, first)
+        for r in self._rows.get(of_key, ()):
+            if not r.notice_of:
+                r.notice_of = queue_id
+                self._patch(r, new_id, held, first)
+
+    def _claim(
+        self,
+        rows: Iterable[_Row],
+        queue_id: str,
+        new_id: str,
+        outcome: Outcome,
+        domains: set[str] | None,
+        held: list[Delivery],
+        first: int,
+    ) -> set[str]:
+        """Give the unclaimed ``rows`` of ``outcome`` (to ``domains`` when given) the notice
+        ``new_id``; the recipient domains of the rows claimed."""
+        claimed = set()
+        for r in rows:
+            mine = domains is None or r.domain in domains
+            if r.outcome is outcome and not r.notice_queue_id and mine:
+                r.notice_queue_id = new_id
+                claimed.add(r.domain)
+                self._patch(r, queue_id, held, first)
+        return claimed
+
+    def _patch(self, r: _Row, queue_id: str, held: list[Delivery], first: int) -> None:
+        at = r.index - first
+        if at >= 0:
+            held[at] = with_notice(held[at], r.notice_queue_id, r.notice_of)
+        else:
+            self.revisions[(r.origin, r.line_no, queue_id)] = (r.notice_queue_id, r.notice_of)
+
+    def removed(self, host: str, queue_id: str) -> None:
+        """``queue_id`` left the queue: no notice comes for its rows any more."""
+        self._rows.pop((host, queue_id), None)
+
+
+def _near(a: datetime | None, b: datetime | None) -> bool:
+    return a is None or b is None or abs((a - b).total_seconds()) <= WINDOW_S
