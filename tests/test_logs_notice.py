@@ -154,7 +154,11 @@ def test_every_notice_kind(kind: str) -> None:
     _, ev = read_line(text, CTX, 1)
     assert isinstance(ev, TlsEvent)
     assert (ev.kind, ev.queue_id, ev.notice_queue_id, ev.detail) == (
-        EventKind.NOTIFICATION, ORIGINAL, NDR, kind)
+        EventKind.NOTIFICATION,
+        ORIGINAL,
+        NDR,
+        kind,
+    )
 
 
 @pytest.mark.parametrize(
@@ -181,8 +185,11 @@ def test_lab_bounce_and_its_report_delivery() -> None:
         (400, "notice before the final status line (the qmgr expired line)"),
         (399, "notice before the last deferral and the final status"),
         (406, "3.11: notice before the report's own cleanup line"),
-        (441, "notice after the report's own delivery (before 3.11, the report can be"
-              " delivered before the bounce daemon logs; qmgr removes the original after)"),
+        (
+            441,
+            "notice after the report's own delivery (before 3.11, the report can be"
+            " delivered before the bounce daemon logs; qmgr removes the original after)",
+        ),
     ],
 )
 def test_both_orders_give_the_same_rows(moved_before: int, why: str) -> None:
@@ -192,7 +199,7 @@ def test_both_orders_give_the_same_rows(moved_before: int, why: str) -> None:
     assert _run(lines) == EXPECTED, why
 
 
-def test_rows_already_handed_over_become_revisions() -> None:
+def test_rows_already_handed_over_get_their_columns_by_row_number() -> None:
     c = Correlator()
     lines = _lab(ORIGINAL, NDR)
     early = [x for x in lines if x[0] < NOTICE_LINE]
@@ -202,9 +209,11 @@ def test_rows_already_handed_over_become_revisions() -> None:
     assert [d.notice_queue_id for d in handed] == [""] * 8
     rest = _run([x for x in lines if x[0] >= NOTICE_LINE], c)
     assert rest == EXPECTED[8:]
-    assert c.delivery_revisions == {
-        (ORIGIN, no, ORIGINAL): (NDR, "") for no in (106, 199, 241, 289, 345, 371, 399, 400)
-    }
+    # the handed rows (numbers 0-7: lines 106, 199, 241, 289, 345, 371, 399, 400) get their
+    # notice columns from ``notice_columns``, which the frame builder applies
+    assert {k: v for k, v in c.notice_columns.items() if k < 8} == dict.fromkeys(
+        range(8), (NDR, "")
+    )
 
 
 def test_delay_notice_then_non_delivery_and_a_postmaster_copy() -> None:
@@ -268,7 +277,6 @@ def test_per_line_and_vectorised_readers_agree(
 
 def test_notice_state_is_bounded() -> None:
     book = NoticeBook(max_messages=50)
-    held: list[Delivery] = []
     for i in range(5000):
         qid, new = f"{0xA00000 + i:X}", f"{0xB00000 + i:X}"
         row = Delivery(
@@ -279,10 +287,11 @@ def test_notice_state_is_bounded() -> None:
             rfc8460_result_type=None, attempt=1, dsn="5.0.0", detail="", origin="o",
             line_no=i,
         )  # fmt: skip
-        held.append(book.stamp("h", row, i, held, 0))
-        book.notice("h", qid, new, "sender non-delivery notification", None, held, 0)
+        book.stamp("h", row, i)
+        book.notice("h", qid, new, "sender non-delivery notification", None)
     assert max(len(book._rows), len(book._sent), len(book._of)) <= 50
-    assert all(d.notice_queue_id == f"{0xB00000 + d.line_no:X}" for d in held)
+    # every row got its notice (the columns are the output, one entry per linked row)
+    assert book.columns == {i: (f"{0xB00000 + i:X}", "") for i in range(5000)}
 
 
 def test_deliveries_from_an_events_frame() -> None:

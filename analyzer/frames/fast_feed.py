@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from analyzer.frames.arrow_rows import EVENT_TYPES, deliveries_table, events_table, frame_of
 from analyzer.frames.fast_postfix import BlockRead
-from analyzer.frames.logs import DELIVERIES, EVENTS, events_frame, revise_notices
+from analyzer.frames.logs import DELIVERIES, EVENTS, events_frame, with_notice_columns
 from analyzer.logs.correlate import Correlator, SessionKey, SessionTls, as_noise
 from analyzer.logs.joiner import Assembler
 from analyzer.logs.prefix import PrefixContext
@@ -298,7 +298,7 @@ class FastSink:
         """The events frame (empty unless ``keep_events``) and the deliveries frame."""
         self._found.append(deliveries_table(self.correlator.finish()))
         found = frame_of(DELIVERIES, pa.concat_tables(self._found))
-        found = revise_notices(found, self.correlator.delivery_revisions)
+        found = with_notice_columns(found, self.correlator.notice_columns)
         self._found.clear()
         if not self.keep_events:
             return events_frame([]), found

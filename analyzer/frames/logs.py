@@ -158,29 +158,22 @@ def deliveries_frame(deliveries: Iterable[Delivery]) -> pd.DataFrame:
     return build_frame(DELIVERIES, deliveries, _delivery_row)
 
 
-def revise_notices(
-    frame: pd.DataFrame, revisions: Mapping[tuple[str, int, str], tuple[str, str]]
+def with_notice_columns(
+    frame: pd.DataFrame, columns: Mapping[int, tuple[str, str]]
 ) -> pd.DataFrame:
-    """``frame`` (deliveries) with the ``notice_queue_id`` and ``notice_of`` of the rows keyed
-    (source, line, queue_id) in ``revisions``: rows a notice line came after, once they were
-    handed over (``analyzer.logs.notices``)."""
-    if not revisions or frame.empty:
+    """``frame`` (deliveries, rows in the order the correlator emitted them) with the notice
+    columns ``notice_queue_id`` and ``notice_of`` of the rows numbered in ``columns``
+    (``Correlator.notice_columns``)."""
+    if not columns or frame.empty:
         return frame
-    lines = {k[1] for k in revisions}
-    near = np.flatnonzero(frame["line"].isin(lines).to_numpy(dtype=bool, na_value=False))
-    keys = zip(
-        frame["source"].iloc[near].tolist(),
-        frame["line"].iloc[near].tolist(),
-        frame["queue_id"].iloc[near].tolist(),
-        strict=True,
-    )
-    at = [(i, revisions[k]) for i, k in zip(near.tolist(), keys, strict=True) if k in revisions]
-    if not at:
-        return frame
+    at = np.fromiter(columns.keys(), dtype=np.int64, count=len(columns))
+    inside = at < len(frame)
     out = frame.copy()
-    rows = [i for i, _ in at]
     for j, name in enumerate(("notice_queue_id", "notice_of")):
-        out.loc[out.index[rows], name] = [v[j] for _, v in at]
+        values = np.asarray(out[name].astype(object).fillna(""), dtype=object).copy()
+        new = np.array([v[j] for v in columns.values()], dtype=object)
+        values[at[inside]] = new[inside]
+        out[name] = pd.Series(values, index=out.index, dtype=object).astype(frame[name].dtype)
     return out
 
 
@@ -191,5 +184,5 @@ __all__ = [
     "deliveries_frame",
     "events_frame",
     "issues_frame",
-    "revise_notices",
+    "with_notice_columns",
 ]

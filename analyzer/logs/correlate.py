@@ -34,7 +34,7 @@ from analyzer.logs.delivery_rows import (
     session_tls,
     trust_failure,
 )
-from analyzer.logs.notices import NoticeBook, Revisions
+from analyzer.logs.notices import NoticeBook, NoticeColumns, with_notice
 from analyzer.logs.taxonomy import is_shutdown_noise, more_specific
 from analyzer.model.logs import (
     Delivery,
@@ -138,10 +138,12 @@ class Correlator:
         self.revisions: dict[tuple[str, int], TlsEvent] = {}
 
     @property
-    def delivery_revisions(self) -> Revisions:
-        """Notice columns of rows already handed over by ``take`` that a later notice line
-        changed, keyed by (origin, line_no, queue_id) (``analyzer.logs.notices``)."""
-        return self._notices.revisions
+    def notice_columns(self) -> NoticeColumns:
+        """The notice columns (``notice_queue_id``, ``notice_of``) of every row that has any,
+        by row number counted over all rows, handed over or not (``analyzer.logs.notices``).
+        ``finish`` applies them to the rows it returns; a caller of ``take`` applies them
+        to the rows it took."""
+        return self._notices.columns
 
     # -- state maps ---------------------------------------------------------------------
     def _key(self, ev: TlsEvent) -> SessionKey:
@@ -213,10 +215,7 @@ class Correlator:
         elif kind is EventKind.REMOVED:
             self.removed(ev.host, ev.queue_id)
         elif kind is EventKind.NOTIFICATION and ev.queue_id and ev.notice_queue_id:
-            self._notices.notice(
-                ev.host, ev.queue_id, ev.notice_queue_id, ev.detail, ev.timestamp,
-                self.deliveries, self._handed,
-            )  # fmt: skip
+            self._notices.notice(ev.host, ev.queue_id, ev.notice_queue_id, ev.detail, ev.timestamp)
 
     # The three bookkeeping events that only touch a message's state, callable without a
     # ``TlsEvent`` (the vectorised Postfix reader feeds them from its columns).
@@ -431,8 +430,7 @@ class Correlator:
         return True
 
     def _append(self, host: str, row: Delivery) -> Delivery:
-        held = self.deliveries
-        row = self._notices.stamp(host, row, self._handed + len(held), held, self._handed)
+        self._notices.stamp(host, row, self._handed + len(self.deliveries))
         self.deliveries.append(row)
         return row
 
@@ -480,14 +478,20 @@ class Correlator:
             msg.last = row
 
     def finish(self) -> list[Delivery]:
-        """Close every open session (logs may end mid-session) and return all deliveries."""
+        """Close every open session (logs may end mid-session) and return all deliveries
+        not taken, with their notice columns."""
         while self._sessions:
             _, sess = self._sessions.popitem(last=False)
             self._close(sess, None)
-        return self.deliveries
+        rows, first = self.deliveries, self._handed
+        for index, (notice, of) in self._notices.columns.items():
+            if index >= first:
+                rows[index - first] = with_notice(rows[index - first], notice, of)
+        return rows
 
     def take(self) -> list[Delivery]:
-        """The deliveries found so far, handed over once (for streaming callers)."""
+        """The deliveries found so far, handed over once (for streaming callers), without
+        their notice columns (see ``notice_columns``)."""
         out, self.deliveries = self.deliveries, []
         self._handed += len(out)
         return out

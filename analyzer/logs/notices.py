@@ -18,8 +18,7 @@ bounce_notify_service.c sends second).
 The notice line usually follows the rows it reports (the queue manager asks the bounce daemon
 once it has finished the message), but may come before them: Postfix 3.11 logs it earlier
 (RELEASE_NOTES-3.11), and exports sorted by coarse time stamps mix the order. Rows already
-emitted are patched (in place while the correlator still holds them, else as a revision the
-frame builder applies). Rows emitted after the notice are stamped as they come when they are
+emitted get their columns afterwards (by row number, applied once when the frame is built). Rows emitted after the notice are stamped as they come when they are
 final (bounced, delivered: a recipient has one) and within ``WINDOW_S`` of it; a deferral
 after a delay notice is a later attempt that notice did not report. Every map is bounded,
 least recently used entries dropped first.
@@ -62,11 +61,11 @@ REPORTS = {
 WINDOW_S = 10  # a notice logged before the rows it reports comes this close to them
 MAX_ROWS = 32  # rows remembered per message (its latest attempts)
 
-# (origin, line_no, queue_id) of a row already handed over -> its (notice_queue_id, notice_of)
-Revisions = dict[tuple[str, int, str], tuple[str, str]]
+# row number (in the order the correlator emits its rows) -> (notice_queue_id, notice_of)
+NoticeColumns = dict[int, tuple[str, str]]
 V = TypeVar("V")
 # Delivery's fields, read at once: a row with new notice columns is built from them, much
-# faster than ``dataclasses.replace`` (which the many patched rows of a long log would feel)
+# faster than ``dataclasses.replace``
 _NAMES = tuple(f.name for f in fields(Delivery))
 _VALUES = attrgetter(*_NAMES)
 _NOTICE_AT = _NAMES.index("notice_queue_id")
@@ -86,25 +85,25 @@ def reports_of(kind: str) -> Reports | None:
 
 
 class _Row:
-    """A delivery row emitted for a message (internal): where it is and its notice columns."""
+    """A delivery row emitted for a message (internal): its number, what a notice looks at,
+    and its notice columns so far."""
 
-    __slots__ = ("domain", "index", "line_no", "notice_of", "notice_queue_id", "origin", "outcome")
+    __slots__ = ("domain", "index", "notice_of", "notice_queue_id", "outcome")
 
-    def __init__(self, index: int, row: Delivery) -> None:
+    def __init__(self, index: int, outcome: Outcome, domain: str, notice: str, of: str) -> None:
         self.index = index
-        self.origin = row.origin
-        self.line_no = row.line_no
-        self.outcome = row.outcome
-        self.domain = row.recipient_domain
-        self.notice_queue_id = row.notice_queue_id
-        self.notice_of = row.notice_of
+        self.outcome = outcome
+        self.domain = domain
+        self.notice_queue_id = notice
+        self.notice_of = of
 
 
 class NoticeBook:
     """The notices seen and the rows they may report (see module doc).
 
-    The rows the correlator still holds are ``held``, the first of which is its row number
-    ``first`` (rows before it were handed over; theirs changes go to ``revisions``).
+    The rows themselves are never rebuilt here: ``columns`` holds the notice columns of every
+    row that has any, by row number, and whoever builds the frame applies them once (most
+    rows a notice reports were emitted before it, many already handed over).
     """
 
     def __init__(self, max_messages: int) -> None:
@@ -115,20 +114,18 @@ class NoticeBook:
             OrderedDict()
         )
         self._of: OrderedDict[tuple[str, str], str] = OrderedDict()  # (host, new id) -> old id
-        self.revisions: Revisions = {}
+        self.columns: NoticeColumns = {}
 
     def _bound(self, table: OrderedDict[tuple[str, str], V], key: tuple[str, str]) -> None:
         table.move_to_end(key)
         if len(table) > self._max:
             table.popitem(last=False)
 
-    def stamp(
-        self, host: str, row: Delivery, index: int, held: list[Delivery], first: int
-    ) -> Delivery:
-        """``row`` (row number ``index``) with the notice columns the notices seen so far give
-        it; remembered for notices still to come."""
+    def stamp(self, host: str, row: Delivery, index: int) -> None:
+        """Row number ``index``: its notice columns from the notices seen so far, and
+        remembered for notices still to come."""
         if row.mta is not Mta.POSTFIX or not row.queue_id or row.direction is Direction.INBOUND:
-            return row
+            return
         key = (host, row.queue_id)
         rows = self._rows.get(key)
         notice = ""
@@ -136,30 +133,24 @@ class NoticeBook:
             if reports.ahead and reports.outcome is row.outcome and _near(when, row.timestamp):
                 notice = new_id
                 if rows and reports.earlier is not None:
-                    domains = {row.recipient_domain}
-                    qid = row.queue_id
-                    self._claim(rows, qid, new_id, reports.earlier, domains, held, first)
+                    self._claim(rows, new_id, reports.earlier, {row.recipient_domain})
                 break
         of = self._of.get(key, "")
         if notice or of:
-            row = with_notice(row, notice, of)
+            self.columns[index] = (notice, of)
+        entry = _Row(index, row.outcome, row.recipient_domain, notice, of)
         if rows is None:
-            rows = self._rows[key] = []
-        elif len(rows) >= MAX_ROWS:
+            self._rows[key] = [entry]
+            if len(self._rows) > self._max:
+                self._rows.popitem(last=False)
+            return
+        if len(rows) >= MAX_ROWS:
             del rows[0]
-        rows.append(_Row(index, row))
-        self._bound(self._rows, key)
-        return row
+        rows.append(entry)
+        self._rows.move_to_end(key)
 
     def notice(
-        self,
-        host: str,
-        queue_id: str,
-        new_id: str,
-        kind: str,
-        when: datetime | None,
-        held: list[Delivery],
-        first: int,
+        self, host: str, queue_id: str, new_id: str, kind: str, when: datetime | None
     ) -> None:
         """A notice ``new_id`` of ``kind`` about ``queue_id``: link the rows already emitted."""
         of_key = (host, new_id)
@@ -171,23 +162,16 @@ class NoticeBook:
             self._sent.setdefault(key, []).append((new_id, reports, when))
             self._bound(self._sent, key)
             rows = self._rows.get(key, [])
-            domains = self._claim(rows, queue_id, new_id, reports.outcome, None, held, first)
+            domains = self._claim(rows, new_id, reports.outcome, None)
             if reports.earlier is not None and domains:
-                self._claim(rows, queue_id, new_id, reports.earlier, domains, held, first)
+                self._claim(rows, new_id, reports.earlier, domains)
         for r in self._rows.get(of_key, ()):
             if not r.notice_of:
                 r.notice_of = queue_id
-                self._patch(r, new_id, held, first)
+                self.columns[r.index] = (r.notice_queue_id, r.notice_of)
 
     def _claim(
-        self,
-        rows: Iterable[_Row],
-        queue_id: str,
-        new_id: str,
-        outcome: Outcome,
-        domains: set[str] | None,
-        held: list[Delivery],
-        first: int,
+        self, rows: Iterable[_Row], new_id: str, outcome: Outcome, domains: set[str] | None
     ) -> set[str]:
         """Give the unclaimed ``rows`` of ``outcome`` (to ``domains`` when given) the notice
         ``new_id``; the recipient domains of the rows claimed."""
@@ -197,15 +181,8 @@ class NoticeBook:
             if r.outcome is outcome and not r.notice_queue_id and mine:
                 r.notice_queue_id = new_id
                 claimed.add(r.domain)
-                self._patch(r, queue_id, held, first)
+                self.columns[r.index] = (new_id, r.notice_of)
         return claimed
-
-    def _patch(self, r: _Row, queue_id: str, held: list[Delivery], first: int) -> None:
-        at = r.index - first
-        if at >= 0:
-            held[at] = with_notice(held[at], r.notice_queue_id, r.notice_of)
-        else:
-            self.revisions[(r.origin, r.line_no, queue_id)] = (r.notice_queue_id, r.notice_of)
 
     def removed(self, host: str, queue_id: str) -> None:
         """``queue_id`` left the queue: no notice comes for its rows any more."""

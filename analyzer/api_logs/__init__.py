@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import weakref
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -19,8 +19,17 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from analyzer.api_logs.blocks import (
+    PROGRESS_EVERY,
+    LineCounts,
+    Progress,
+    Stream,
+    ahead,
+    can_read_ahead,
+    consume,
+    steps,
+)
 from analyzer.frames.fast_feed import ENUMS, FastSink
-from analyzer.frames.fast_postfix import FastPostfix
 from analyzer.frames.logs import (
     EVENTS,
     deliveries_frame,
@@ -28,7 +37,7 @@ from analyzer.frames.logs import (
     issues_frame,
 )
 from analyzer.logs.correlate import Correlator
-from analyzer.logs.joiner import Assembler, folded_lines
+from analyzer.logs.joiner import Assembler
 from analyzer.logs.prefix import PrefixContext, parse_prefix
 from analyzer.logs.registry import LineResult, read_line
 from analyzer.model.common import IssueKind, ParseIssue
@@ -38,39 +47,14 @@ from analyzer.model.logs import (
 )
 from analyzer.sources.logs import (
     LogFile,
-    TextLine,
     discover,
     head_text,
-    iter_blocks,
     iter_lines,
     open_file,
     order_by_time,
 )
 
 Input = str | Path | BinaryIO
-Progress = Callable[[str, int], None]
-PROGRESS_EVERY = 100_000
-
-
-@dataclass(slots=True)
-class LineCounts:
-    """How every input line was accounted for ("nothing lost").
-
-    Attributes:
-        lines: lines read (after decompression).
-        parsed: lines that became an event.
-        unrelated: readable lines that say nothing about TLS or deliveries.
-        issues: lines that became an issue.
-        duplicates: lines skipped because the same file (or its copy) was already read.
-        files: files read.
-    """
-
-    lines: int = 0
-    parsed: int = 0
-    unrelated: int = 0
-    issues: int = 0
-    duplicates: int = 0
-    files: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +90,7 @@ def _as_list(inputs: Input | Iterable[Input]) -> list[Input]:
     return list(inputs)
 
 
-@dataclass(slots=True)
-class _Stream:
-    origin: str
-    stream: BinaryIO
-    reference: datetime
-
-
-def _plan(inputs: list[Input], zone: tzinfo, issues: list[ParseIssue]) -> list[LogFile | _Stream]:
+def _plan(inputs: list[Input], zone: tzinfo, issues: list[ParseIssue]) -> list[LogFile | Stream]:
     now = datetime.now(UTC)
     paths = [i for i in inputs if isinstance(i, (str, Path)) and str(i) != "-"]
     files, found = discover(paths)
@@ -127,13 +104,13 @@ def _plan(inputs: list[Input], zone: tzinfo, issues: list[ParseIssue]) -> list[L
                 return line.timestamp
         return None
 
-    plan: list[LogFile | _Stream] = list(order_by_time(files, first_stamp))
+    plan: list[LogFile | Stream] = list(order_by_time(files, first_stamp))
     for i in inputs:
         if isinstance(i, (str, Path)):
             if str(i) == "-":
-                plan.append(_Stream("-", sys.stdin.buffer, now))
+                plan.append(Stream("-", sys.stdin.buffer, now))
         else:
-            plan.append(_Stream(getattr(i, "name", "<stream>"), i, now))
+            plan.append(Stream(getattr(i, "name", "<stream>"), i, now))
     return plan
 
 
@@ -151,7 +128,7 @@ def iter_events(
     issues = issues if issues is not None else []
     seen_heads: dict[str, int] = {}
     for item in _plan(_as_list(inputs), zone, issues):
-        if isinstance(item, _Stream):
+        if isinstance(item, Stream):
             yield from _read_one(
                 item.stream,
                 PrefixContext(item.origin, item.reference, zone),
@@ -259,14 +236,17 @@ def read_logs_result(
     timezone: str | tzinfo | None = None,
     progress: Progress | None = None,
     vectorised: bool = True,
+    workers: int | None = None,
 ) -> LogReadResult:
     """Read ``inputs`` (files, directories, ``-`` for stdin, binary streams) in one pass.
 
     ``vectorised=False`` reads every line with the per-line parsers (the reference the
-    vectorised Postfix reader is tested against); both give the same frames.
+    vectorised Postfix reader is tested against); both give the same frames. ``workers``
+    (vectorised reading only): 1 keeps everything in this process; None (the default) reads
+    large files ahead in a second process while this one correlates; see ``fast_read``.
     """
     if vectorised:
-        return fast_read(inputs, _zone(timezone), progress, keep_events=True)
+        return fast_read(inputs, _zone(timezone), progress, keep_events=True, workers=workers)
     counts = LineCounts()
     issues: list[ParseIssue] = []
     correlator = Correlator()
@@ -292,10 +272,11 @@ def read_logs(
     timezone: str | tzinfo | None = None,
     progress: Progress | None = None,
     vectorised: bool = True,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """The ``events`` frame of the MTA logs ``inputs`` (see ``read_logs_result``)."""
     return read_logs_result(
-        inputs, timezone=timezone, progress=progress, vectorised=vectorised
+        inputs, timezone=timezone, progress=progress, vectorised=vectorised, workers=workers
     ).events
 
 
@@ -304,15 +285,20 @@ def deliveries(
     *,
     timezone: str | tzinfo | None = None,
     vectorised: bool = True,
+    workers: int | None = None,
 ) -> pd.DataFrame:
-    """The ``deliveries`` frame, from an ``events`` frame or straight from log inputs."""
+    """The ``deliveries`` frame, from an ``events`` frame or straight from log inputs
+    (``workers`` as in ``read_logs_result``)."""
     if isinstance(events_or_inputs, pd.DataFrame):
         carried = _CARRIED.get(id(events_or_inputs))
         if carried is not None and carried[0]() is events_or_inputs:
             return carried[1].copy()
         return deliveries_frame(_correlate(events_from_frame(events_or_inputs)))
     if vectorised:
-        return fast_read(events_or_inputs, _zone(timezone), None, keep_events=False).deliveries
+        zone = _zone(timezone)
+        return fast_read(
+            events_or_inputs, zone, None, keep_events=False, workers=workers
+        ).deliveries
     correlator = Correlator()
     for ev in iter_events(events_or_inputs, timezone=timezone):
         correlator.feed(ev)
@@ -367,95 +353,26 @@ def events_from_frame(frame: pd.DataFrame) -> Iterator[TlsEvent]:
         yield TlsEvent(**dict(zip(keys, row, strict=True)))
 
 
-def _read_blocks(
-    raw: BinaryIO,
-    ctx: PrefixContext,
-    skip: int,
-    sink: FastSink,
-    counts: LineCounts,
-    progress: Progress | None,
-) -> int:
-    """Read one file a block at a time; return its number of lines."""
-    counts.files += 1
-    fast = FastPostfix(ctx)
-    assembler = Assembler(ctx)  # one per file: split lines never join across files
-    try:
-        return _read_file_blocks(raw, ctx, skip, sink, counts, progress, fast, assembler)
-    finally:
-        sink.end_file(assembler)
-
-
-def _read_file_blocks(
-    raw: BinaryIO,
-    ctx: PrefixContext,
-    skip: int,
-    sink: FastSink,
-    counts: LineCounts,
-    progress: Progress | None,
-    fast: FastPostfix,
-    assembler: Assembler,
-) -> int:
-    """The blocks of ``_read_blocks``, with the file's ``assembler`` kept across them."""
-    n = 0
-    for block in iter_blocks(raw, ctx.origin, sink.issues):
-        size = len(block)
-        drop = min(max(skip - n, 0), size)
-        n += size
-        if progress is not None and (counts.lines + size) // PROGRESS_EVERY > (
-            counts.lines // PROGRESS_EVERY
-        ):
-            progress(ctx.origin, counts.lines + size)
-        counts.lines += size
-        counts.duplicates += drop
-        first = block.first_line_no + drop
-        if block.texts is None:
-            items = block.items[drop:]
-            lines = ((i.line_no, i.text) if isinstance(i, TextLine) else i for i in items)
-            sink.block(None, sink.slow(lines, ctx, assembler))
-            continue
-        texts = block.texts[drop:]
-        folded = folded_lines(texts)
-        if folded:  # rsyslog folds repeats under the line's own tag: gap lines, read slowly
-            shown = list(texts)
-            for i in folded:
-                shown[i] = ""  # a line without a prefix, which the vectorised reader leaves
-            read = fast.read(shown, first)
-        else:
-            read = fast.read(texts, first)
-        lines = ((first + i, texts[i]) for i in read.slow)
-        sink.block(read, sink.slow(lines, ctx, assembler))
-    return n
-
-
 def fast_read(
     inputs: Input | Iterable[Input],
     zone: tzinfo,
     progress: Progress | None,
     *,
     keep_events: bool,
+    workers: int | None = None,
 ) -> LogReadResult:
-    """``read_logs_result`` with the vectorised Postfix reader (the same frames)."""
+    """``read_logs_result`` with the vectorised Postfix reader (the same frames).
+
+    ``workers``: 1 reads in this process only; any other number reads ahead in a second
+    process while this one correlates; None does so for named files of ``AHEAD_MIN`` bytes
+    and more when the machine has more than one CPU. The frames are the same either way.
+    """
     counts = LineCounts()
     issues: list[ParseIssue] = []
     sink = FastSink(keep_events, issues)
-    seen_heads: dict[str, int] = {}
-    for item in _plan(_as_list(inputs), zone, issues):
-        if isinstance(item, _Stream):
-            ctx = PrefixContext(item.origin, item.reference, zone)
-            _read_blocks(item.stream, ctx, 0, sink, counts, progress)
-            continue
-        head = hashlib.sha256("\n".join(head_text(item, 20)).encode()).hexdigest()
-        skip = seen_heads.get(head, 0)
-        ctx = PrefixContext(item.origin, item.reference or datetime.now(UTC), zone)
-        try:
-            with open_file(item) as fh:
-                read = _read_blocks(fh, ctx, skip, sink, counts, progress)
-        except OSError as exc:
-            issues.append(
-                ParseIssue(item.origin, 0, IssueKind.UNREADABLE, f"cannot read: {exc}", unit="file")
-            )
-            continue
-        seen_heads[head] = max(skip, read)
+    plan = _plan(_as_list(inputs), zone, issues)
+    produced = ahead(plan, zone) if can_read_ahead(plan, workers) else steps(plan, zone)
+    consume(produced, sink, counts, progress)
     counts.parsed, counts.unrelated, counts.issues = sink.parsed, sink.unrelated, sink.issue_lines
     frame, found = sink.finish()
     if keep_events:

@@ -1,0 +1,313 @@
+"""The vectorised log read as two halves, and the second half running ahead in a child process.
+
+``steps`` is the producer: it opens the files in time order, skips lines already read from a
+copy of a file, reads each block of lines with the vectorised Postfix reader and names the
+lines left to the per-line readers. ``consume`` is the consumer: it reads those lines one by
+one (joining split lines), hands everything to the correlator and keeps the line accounting.
+
+``ahead`` runs the producer in a forked child process and passes its steps over a pipe, so
+that on two cores reading the next blocks overlaps with correlating the last ones. The steps
+are the same objects either way, consumed in the same order, so the frames are identical
+(``tests/test_logs_ahead.py``). The pipe holds little, and the child waits while it is full:
+memory stays bounded by a few blocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import signal
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from multiprocessing.connection import Connection
+from typing import BinaryIO
+
+from analyzer.frames.fast_feed import FastSink
+from analyzer.frames.fast_postfix import BlockRead, FastPostfix
+from analyzer.logs.joiner import Assembler, folded_lines
+from analyzer.logs.prefix import PrefixContext
+from analyzer.model.common import IssueKind, ParseIssue
+from analyzer.sources.logs import LogFile, TextLine, head_text, iter_blocks, open_file
+
+Progress = Callable[[str, int], None]
+PROGRESS_EVERY = 100_000
+AHEAD_MIN = 16 << 20  # bytes of plain files from which reading ahead pays for the fork
+
+
+@dataclass(slots=True)
+class LineCounts:
+    """How every input line was accounted for ("nothing lost").
+
+    Attributes:
+        lines: lines read (after decompression).
+        parsed: lines that became an event.
+        unrelated: readable lines that say nothing about TLS or deliveries.
+        issues: lines that became an issue.
+        duplicates: lines skipped because the same file (or its copy) was already read.
+        files: files read.
+    """
+
+    lines: int = 0
+    parsed: int = 0
+    unrelated: int = 0
+    issues: int = 0
+    duplicates: int = 0
+    files: int = 0
+
+
+@dataclass(slots=True)
+class Stream:
+    """A stream to read (stdin or a file object), not a named file.
+
+    Attributes:
+        origin: its name in issues and frames.
+        stream: the binary stream.
+        reference: the moment that gives year-less stamps their year.
+    """
+
+    origin: str
+    stream: BinaryIO
+    reference: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FileStart:
+    """A file is open and its lines follow.
+
+    Attributes:
+        ctx: what its stamps need (origin, reference time, zone).
+    """
+
+    ctx: PrefixContext
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One block of a file's lines, read the vectorised way.
+
+    Attributes:
+        size: lines in the block.
+        drop: of them, lines already read from a copy of the file (duplicates).
+        read: what the vectorised reader read, or None for a block of lines that are not all
+            clean text (then every line is in ``lines``).
+        lines: the lines left to the per-line readers, numbered, or issues of unreadable ones.
+        issues: issues of the file container found while reading the block (gzip, I/O).
+    """
+
+    size: int
+    drop: int
+    read: BlockRead | None
+    lines: list[tuple[int, str] | ParseIssue]
+    issues: list[ParseIssue]
+
+
+@dataclass(frozen=True, slots=True)
+class FileEnd:
+    """A file has ended (or could not be read further).
+
+    Attributes:
+        issues: container issues found after its last block.
+        failed: the issue of a file that could not be opened or read to its end, or None.
+        opened: whether its lines were read at all (a ``FileStart`` came before).
+    """
+
+    issues: list[ParseIssue]
+    failed: ParseIssue | None = None
+    opened: bool = True
+
+
+Step = FileStart | Block | FileEnd
+
+
+@dataclass(slots=True)
+class _Cursor:
+    """How far the producer has come in one file: lines read, container issues handed on.
+
+    Attributes:
+        issues: the file's container issues (``iter_blocks`` appends to it).
+        told: how many of them went out with a block.
+        lines: lines read so far.
+    """
+
+    issues: list[ParseIssue] = field(default_factory=list)
+    told: int = 0
+    lines: int = 0
+
+    def news(self) -> list[ParseIssue]:
+        """The issues found since the last call."""
+        out, self.told = self.issues[self.told :], len(self.issues)
+        return out
+
+
+def steps(plan: Iterable[LogFile | Stream], zone: tzinfo) -> Iterator[Step]:
+    """The producer: every file of ``plan`` in order, block by block."""
+    seen_heads: dict[str, int] = {}
+    for item in plan:
+        if isinstance(item, Stream):
+            ctx = PrefixContext(item.origin, item.reference, zone)
+            at = _Cursor()
+            yield FileStart(ctx)
+            yield from _blocks(item.stream, ctx, 0, at)
+            yield FileEnd(at.news())
+            continue
+        head = hashlib.sha256("\n".join(head_text(item, 20)).encode()).hexdigest()
+        skip = seen_heads.get(head, 0)
+        ctx = PrefixContext(item.origin, item.reference or datetime.now(UTC), zone)
+        at = _Cursor()
+        opened = False
+        try:
+            with open_file(item) as fh:
+                opened = True
+                yield FileStart(ctx)
+                yield from _blocks(fh, ctx, skip, at)
+        except OSError as exc:
+            failed = ParseIssue(
+                item.origin, 0, IssueKind.UNREADABLE, f"cannot read: {exc}", unit="file"
+            )
+            yield FileEnd(at.news(), failed, opened)
+            continue
+        yield FileEnd(at.news())
+        seen_heads[head] = max(skip, at.lines)
+
+
+def _blocks(raw: BinaryIO, ctx: PrefixContext, skip: int, at: _Cursor) -> Iterator[Block]:
+    """The blocks of one file, the first ``skip`` lines being duplicates."""
+    fast = FastPostfix(ctx)
+    for block in iter_blocks(raw, ctx.origin, at.issues):
+        size = len(block)
+        drop = min(max(skip - at.lines, 0), size)
+        at.lines += size
+        first = block.first_line_no + drop
+        if block.texts is None:
+            lines: list[tuple[int, str] | ParseIssue] = [
+                (i.line_no, i.text) if isinstance(i, TextLine) else i for i in block.items[drop:]
+            ]
+            yield Block(size, drop, None, lines, at.news())
+            continue
+        texts = block.texts[drop:]
+        folded = folded_lines(texts)
+        shown = texts
+        if folded:  # rsyslog folds repeats under the line's own tag: gap lines, read slowly
+            shown = list(texts)
+            for i in folded:
+                shown[i] = ""  # a line without a prefix, which the vectorised reader leaves
+        vector = fast.read(shown, first)
+        lines = [(first + i, texts[i]) for i in vector.slow]
+        yield Block(size, drop, vector, lines, at.news())
+
+
+@dataclass(slots=True)
+class _Consumer:
+    sink: FastSink
+    counts: LineCounts
+    progress: Progress | None
+    ctx: PrefixContext | None = None
+    assembler: Assembler | None = field(default=None)
+
+    def take(self, step: Step) -> None:
+        if isinstance(step, FileStart):
+            self.counts.files += 1
+            self.ctx = step.ctx
+            self.assembler = Assembler(step.ctx)  # one per file: no joins across files
+            return
+        sink = self.sink
+        if isinstance(step, FileEnd):
+            sink.issues.extend(step.issues)
+            if step.opened and self.assembler is not None:
+                sink.end_file(self.assembler)
+            self.ctx = self.assembler = None
+            if step.failed is not None:
+                sink.issues.append(step.failed)
+            return
+        assert self.ctx is not None
+        assert self.assembler is not None
+        sink.issues.extend(step.issues)
+        counts = self.counts
+        if self.progress is not None and (counts.lines + step.size) // PROGRESS_EVERY > (
+            counts.lines // PROGRESS_EVERY
+        ):
+            self.progress(self.ctx.origin, counts.lines + step.size)
+        counts.lines += step.size
+        counts.duplicates += step.drop
+        sink.block(step.read, sink.slow(step.lines, self.ctx, self.assembler))
+
+
+def consume(
+    items: Iterable[Step], sink: FastSink, counts: LineCounts, progress: Progress | None
+) -> None:
+    """The consumer: per-line reading, correlation and accounting of the producer's steps."""
+    consumer = _Consumer(sink, counts, progress)
+    for step in items:
+        consumer.take(step)
+
+
+def can_read_ahead(plan: list[LogFile | Stream], workers: int | None) -> bool:
+    """Whether ``ahead`` should run the producer: named files only (a stream's position must
+    move in this process), ``fork`` available, and ``workers`` not 1; by default (None) also
+    more than one CPU and at least ``AHEAD_MIN`` bytes of files."""
+    if workers == 1 or any(isinstance(i, Stream) for i in plan):
+        return False
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    if workers is not None:
+        return True
+    size = sum(i.size or 0 for i in plan if isinstance(i, LogFile))
+    return (os.cpu_count() or 1) > 1 and size >= AHEAD_MIN
+
+
+def ahead(plan: list[LogFile | Stream], zone: tzinfo) -> Iterator[Step]:
+    """``steps(plan, zone)``, produced in a child process while the caller consumes them."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_produce, args=(send, plan, zone), daemon=True)
+    child.start()
+    send.close()
+    try:
+        while True:
+            try:
+                message = receive.recv()
+            except EOFError:
+                raise RuntimeError(
+                    f"the log reading process ended without finishing (exit code "
+                    f"{child.exitcode if not child.is_alive() else 'none yet'})"
+                ) from None
+            if message is None:
+                return
+            if isinstance(message, _Failure):
+                raise RuntimeError(f"reading the logs failed: {message.text}")
+            yield message
+    finally:
+        receive.close()
+        child.join(timeout=5)
+        if child.is_alive():
+            child.terminate()
+            child.join()
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """An exception in the child, as text (not every exception can be pickled).
+
+    Attributes:
+        text: the traceback.
+    """
+
+    text: str
+
+
+def _produce(send: Connection, plan: list[LogFile | Stream], zone: tzinfo) -> None:
+    # Ctrl-C reaches the whole process group: the caller handles it and stops this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for step in steps(plan, zone):
+            send.send(step)
+        send.send(None)
+    except BrokenPipeError:
+        pass  # the caller stopped reading (it failed or was interrupted)
+    except Exception:  # the one boundary of the child: hand the failure to the caller
+        send.send(_Failure(traceback.format_exc()))
+    finally:
+        send.close()

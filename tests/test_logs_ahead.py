@@ -1,0 +1,104 @@
+"""Reading ahead in a second process gives exactly the frames of reading in one.
+
+``workers=1`` keeps the vectorised read in this process; ``workers=2`` forks the producer
+(``analyzer.api_logs.blocks``). Both must give equal events, deliveries, issues (in order)
+and line accounting on every kind of input the reader meets: the lab's genuine logs of three
+MTAs in one set, a compressed duplicate, a broken gzip member, a file gone before it is read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas.testing as pdt
+import pytest
+
+from analyzer.api_logs import LogReadResult, blocks, deliveries, read_logs_result
+from analyzer.api_logs.blocks import AHEAD_MIN, Stream, can_read_ahead
+from analyzer.frames.fast_postfix import FastPostfix
+from analyzer.sources.logs import LogFile, describe
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB = ROOT / "sample_data" / "lab"
+LOGS = [LAB / "postfix" / "mail.log", LAB / "exim" / "mainlog", LAB / "sendmail" / "mail.log"]
+
+
+def assert_same(one: LogReadResult, two: LogReadResult) -> None:
+    pdt.assert_frame_equal(two.events, one.events)
+    pdt.assert_frame_equal(two.deliveries, one.deliveries)
+    pdt.assert_frame_equal(two.issues, one.issues)
+    assert two.counts == one.counts
+
+
+def test_the_lab_logs_read_ahead_give_the_same_frames(tmp_path: Path) -> None:
+    postfix = tmp_path / "mail.log"
+    shutil.copy(LOGS[0], postfix)
+    # a rotated, compressed copy of the same file: its lines are counted as duplicates
+    with gzip.open(tmp_path / "mail.log.1.gz", "wb") as out:
+        out.write(LOGS[0].read_bytes())
+    inputs = [postfix, tmp_path / "mail.log.1.gz", LOGS[1], LOGS[2]]
+    one = read_logs_result(inputs, workers=1)
+    two = read_logs_result(inputs, workers=2)
+    assert_same(one, two)
+    c = two.counts
+    # 504 + 504 + 287 + 988 lines; the copy's 504 are duplicates
+    assert (c.files, c.lines, c.duplicates, c.parsed, c.unrelated, c.issues) == (
+        4, 2283, 504, 1719, 60, 0,
+    )  # fmt: skip
+    assert (len(two.events), len(two.deliveries)) == (1719, 677)
+    pdt.assert_frame_equal(deliveries(inputs, workers=2), one.deliveries)
+
+
+def test_broken_and_unreadable_files_give_the_same_issues(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = gzip.compress(LOGS[0].read_bytes())
+    (tmp_path / "broken.log.gz").write_bytes(good[: len(good) // 2] + b"\x00junk" * 50)
+    locked = tmp_path / "locked.log"
+    locked.write_text(LOGS[2].read_text())
+    opener = blocks.open_file
+
+    def refuse(f: LogFile) -> BinaryIO:  # planned (stat) but refused when opened
+        if f.path == locked:
+            raise PermissionError(13, "Permission denied", str(locked))
+        return opener(f)
+
+    monkeypatch.setattr(blocks, "open_file", refuse)
+    inputs = [tmp_path / "broken.log.gz", locked]
+    one = read_logs_result(inputs, workers=1)
+    two = read_logs_result(inputs, workers=2)
+    assert_same(one, two)
+    kinds = two.issues["kind"].astype(str).value_counts().to_dict()
+    assert kinds == {"malformed": 13, "truncated": 1, "unreadable": 1}
+    assert two.issues["reason"].iloc[-1] == (
+        f"cannot read: [Errno 13] Permission denied: '{locked}'"
+    )
+    assert (two.counts.files, two.counts.lines, two.counts.issues) == (1, 174, 13)
+
+
+def test_a_failure_in_the_reading_process_is_an_error_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(self: FastPostfix, texts: list[str], first_line_no: int) -> object:
+        raise ValueError("a parser bug")
+
+    monkeypatch.setattr(FastPostfix, "read", broken)
+    with pytest.raises(RuntimeError, match=r"(?s)reading the logs failed: .*a parser bug"):
+        read_logs_result(LOGS[0], workers=2)
+
+
+def test_when_the_reader_runs_ahead() -> None:
+    plan = [describe(p) for p in LOGS]
+    assert not can_read_ahead(plan, 1)
+    assert can_read_ahead(plan, 2)
+    # by default only for large files (the fork costs more than small files take to read)
+    assert sum(f.size or 0 for f in plan) < AHEAD_MIN
+    assert not can_read_ahead(plan, None)
+    # a stream's position must move in this process: never read ahead
+    stream = Stream("-", io.BytesIO(b""), datetime.now(UTC))
+    assert not can_read_ahead([*plan, stream], 2)
