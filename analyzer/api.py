@@ -7,18 +7,26 @@ goes through the ``progress`` callback.
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import os
 import re
+import signal
+import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO, cast
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any, BinaryIO, cast
 
 import pandas as pd
 
-from analyzer.frames.received import MESSAGE_INFO, hops_frame, issues_frame, messages_frame
+from analyzer.frames.received import (
+    MESSAGE_INFO,
+    hops_builder,
+    hops_frame,
+    issues_frame,
+    messages_frame,
+)
 from analyzer.frames.schema import FrameBuilder
 from analyzer.model import Hop, IssueKind, ParseIssue, RawMessage, ReceivedHeader, clip
 from analyzer.received import MAX_HEADER
@@ -64,10 +72,12 @@ class MailboxFrames:
 class _Collector:
     """Streams hops to the frame builder while keeping per-message facts and issues."""
 
-    def __init__(self, policy: TrustPolicy) -> None:
+    def __init__(
+        self, policy: TrustPolicy, on_info: Callable[[list[Any], int], None] | None = None
+    ) -> None:
         self.policy = policy
         self.parser = ReceivedParser()
-        self.info = FrameBuilder(MESSAGE_INFO, _same)
+        self.info = FrameBuilder(MESSAGE_INFO, _same, on_chunk=on_info)
         self.issues: list[ParseIssue] = []
         self.headers_read = 0
         self.headers_lost = 0
@@ -221,9 +231,120 @@ def _collect(records: Iterable[RawMessage | ParseIssue], policy: TrustPolicy) ->
     )  # fmt: skip
 
 
-def _range_part(path: str, start: int, end: int, patterns: tuple[str, ...]) -> _Part:
-    """One byte range of a plain mbox, in a worker process."""
-    return _collect(iter_mbox_range(path, start, end), TrustPolicy(patterns))
+def _range_worker(
+    conn: Connection, path: str, start: int, end: int, patterns: tuple[str, ...]
+) -> None:
+    """One byte range of a plain mbox, in a worker process: its frames' chunks are sent as
+    they are converted, its issues and counts at the end."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller handles Ctrl-C and stops us
+
+    def sender(kind: str) -> Callable[[list[Any], int], None]:
+        return lambda chunk, rows: conn.send((kind, chunk, rows))
+
+    try:
+        collector = _Collector(TrustPolicy(patterns), on_info=sender("info"))
+        hops = hops_builder(on_chunk=sender("hops"))
+        hops.extend(collector.hops(iter_mbox_range(path, start, end)))
+        hops.drain()
+        collector.info.drain()
+        conn.send(("done", collector.issues, collector.headers_read, collector.headers_lost))
+    except BrokenPipeError:
+        pass  # the caller stopped reading (it failed or was interrupted)
+    except Exception:  # the one boundary of a worker: hand the failure to the caller
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        conn.close()
+
+
+class _Inbox:
+    """What one worker has sent so far (chunks of its frames, then its issues)."""
+
+    def __init__(self, conn: Connection, process: BaseProcess) -> None:
+        self.conn = conn
+        self.process = process
+        self.messages: list[tuple[Any, ...]] = []
+        self.done = False
+
+    def _take(self, message: tuple[Any, ...]) -> None:
+        self.messages.append(message)
+        self.done = message[0] in ("done", "error")
+
+    def drain(self) -> None:
+        """Take what has arrived, without waiting (the worker waits while its pipe is full)."""
+        while not self.done and self.conn.poll():
+            self._take(self.conn.recv())
+
+    def finish_into(self, collector: _Collector, hops: FrameBuilder) -> None:
+        """Wait for the rest, then append everything after what the builders hold."""
+        while not self.done:
+            try:
+                self._take(self.conn.recv())
+            except EOFError:
+                raise RuntimeError(
+                    f"a mailbox reading process ended without finishing (exit code "
+                    f"{self.process.exitcode})"
+                ) from None
+        for message in self.messages:
+            kind = message[0]
+            if kind == "hops":
+                hops.add_chunk(message[1], message[2])
+            elif kind == "info":
+                collector.info.add_chunk(message[1], message[2])
+            elif kind == "done":
+                collector.issues.extend(message[1])
+                collector.headers_read += message[2]
+                collector.headers_lost += message[3]
+            else:
+                raise RuntimeError(f"reading a part of the mailbox failed: {message[1]}")
+        self.messages = []
+
+    def close(self) -> None:
+        self.conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+
+
+def _draining(
+    records: Iterable[RawMessage | ParseIssue], inboxes: list[_Inbox], every: int = 16
+) -> Iterator[RawMessage | ParseIssue]:
+    for k, record in enumerate(records):
+        if k % every == 0:
+            for inbox in inboxes:
+                inbox.drain()
+        yield record
+
+
+def _read_ranges(
+    path: str,
+    ranges: list[tuple[int, int]],
+    collector: _Collector,
+    hops: FrameBuilder,
+    done: Callable[[int], None],
+) -> None:
+    """A plain mbox in byte ranges: this process reads the first while one forked worker per
+    other range reads that one and streams its chunks here. The chunks become part of the
+    frame as they are (no copy, no frame per range to concatenate), so the memory beyond the
+    frame does not grow with the file; ``done(k)`` after the k-th range is in."""
+    context = multiprocessing.get_context("fork")
+    inboxes: list[_Inbox] = []
+    try:
+        for start, end in ranges[1:]:
+            receive, send = context.Pipe(duplex=False)
+            args = (send, path, start, end, collector.policy.patterns)
+            worker = context.Process(target=_range_worker, args=args, daemon=True)
+            worker.start()
+            send.close()
+            inboxes.append(_Inbox(receive, worker))
+        hops.extend(collector.hops(_draining(iter_mbox_range(path, *ranges[0]), inboxes)))
+        done(1)
+        for k, inbox in enumerate(inboxes, 2):
+            inbox.finish_into(collector, hops)
+            done(k)
+    finally:
+        for inbox in inboxes:
+            inbox.close()
 
 
 def _workers(workers: int | None) -> int:
@@ -258,32 +379,24 @@ def _read(
     plans = [(inp, _splittable(inp, n)) for inp in items]
     if not any(ranges for _, ranges in plans):
         return _collect(iter_messages(items, progress=progress), policy)
-    parts: list[_Part] = []
-    context = multiprocessing.get_context("fork")
-    # This process reads the first range itself while n - 1 workers read the others: one
-    # fork and one transfer of results fewer, and no core left idle waiting.
-    with ProcessPoolExecutor(max_workers=max(1, n - 1), mp_context=context) as pool:
-        for done, (inp, ranges) in enumerate(plans, 1):
-            if ranges is None:
-                parts.append(_collect(iter_messages([inp], progress=progress), policy))
-                continue
-            path = os.fspath(cast(str, inp))
-            rest = [pool.submit(_range_part, path, s, e, policy.patterns) for s, e in ranges[1:]]
-            results = itertools.chain(
-                [_range_part(path, *ranges[0], policy.patterns)], (f.result() for f in rest)
-            )
-            for k, part in enumerate(results, 1):
-                parts.append(part)
-                if progress is not None:
-                    progress(Progress(done - 1 + (k == len(ranges)), len(plans), ranges[k - 1][1],
-                                      ranges[-1][1], sum(len(p.info) for p in parts)))  # fmt: skip
+    collector = _Collector(policy)
+    hops = hops_builder()
+    for number, (inp, ranges) in enumerate(plans, 1):
+        if ranges is None:
+            hops.extend(collector.hops(iter_messages([inp], progress=progress)))
+            continue
+
+        def done(k: int, number: int = number, ranges: list[tuple[int, int]] = ranges) -> None:
+            if progress is not None:
+                files = number - 1 + (k == len(ranges))
+                size = ranges[-1][1]
+                progress(Progress(files, len(plans), ranges[k - 1][1], size, collector.info.rows))
+
+        _read_ranges(os.fspath(cast(str, inp)), ranges, collector, hops, done)
     return _Part(
-        pd.concat([p.hops for p in parts], ignore_index=True),
-        pd.concat([p.info for p in parts], ignore_index=True),
-        [i for p in parts for i in p.issues],
-        sum(p.headers_read for p in parts),
-        sum(p.headers_lost for p in parts),
-    )
+        hops.finish(), collector.info.finish(), collector.issues, collector.headers_read,
+        collector.headers_lost,
+    )  # fmt: skip
 
 
 def _same(row: tuple[object, ...]) -> tuple[object, ...]:

@@ -10,6 +10,7 @@ import pytest
 
 import analyzer
 from analyzer.frames.received import MESSAGES
+from analyzer.sources.mailbox import Progress
 
 DATA = Path(__file__).parent / "data" / "mailboxes"
 SAMPLE = Path(__file__).parent.parent / "sample_data" / "mailboxes" / "real-writers.mbox"
@@ -131,6 +132,51 @@ def test_parallel_ranges_give_the_same_frames(monkeypatch: pytest.MonkeyPatch) -
     pd.testing.assert_frame_equal(one.messages, many.messages)
     pd.testing.assert_frame_equal(one.issues, many.issues)
     assert (many.messages_read, many.headers_read) == (44, 45)
+
+
+def test_parallel_ranges_stream_many_chunks_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import analyzer.api as api
+
+    # 60 copies of the sample: 2,700 hops, more than one 2,048-row chunk per worker; then a
+    # directory of .eml files, read whole, after the split mbox
+    big = tmp_path / "big.mbox"
+    big.write_bytes(SAMPLE.read_bytes() * 60)
+    emls = DATA / "eml-tree"
+    monkeypatch.setattr(api, "PARALLEL_MIN", 1)
+    seen: list[tuple[int, int, int]] = []
+
+    def note(p: Progress) -> None:
+        seen.append((p.files_done, p.files_total, p.messages))
+
+    one = analyzer.load_mailbox([big, emls], workers=1)
+    many = analyzer.load_mailbox([big, emls], workers=3, progress=note)
+    pd.testing.assert_frame_equal(one.hops, many.hops)
+    pd.testing.assert_frame_equal(one.messages, many.messages)
+    pd.testing.assert_frame_equal(one.issues, many.issues)
+    assert (many.messages_read, many.headers_read) == (60 * 44 + 3, 60 * 45 + 3)
+    # the three ranges of the mbox, the last of which finishes the first of two inputs
+    assert seen[:3] == [(0, 2, seen[0][2]), (0, 2, seen[1][2]), (1, 2, 60 * 44)]
+    assert 0 < seen[0][2] < seen[1][2] < 60 * 44
+
+
+def test_a_failing_worker_is_an_error_not_a_short_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    import analyzer.api as api
+
+    real = api.iter_mbox_range
+
+    def broken(path: str, start: int, end: int) -> object:
+        if start > 0:  # only in the workers
+            raise OSError("disk went away")
+        return real(path, start, end)
+
+    monkeypatch.setattr(api, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(api, "iter_mbox_range", broken)
+    with pytest.raises(
+        RuntimeError, match=r"(?s)reading a part of the mailbox failed: .*disk went away"
+    ):
+        analyzer.load_mailbox(SAMPLE, workers=3)
 
 
 def test_byte_ranges_partition_the_messages() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import pandas as pd
 
-from analyzer.frames.schema import Column, Kind, Schema, build_frame
+from analyzer.frames.schema import Column, FrameBuilder, Kind, Schema, build_frame
 from analyzer.model import ClientCert, Dialect, Evidence, Hop, IssueKind, ParseIssue, Role
 
 S, N, B, T, V, C, F = (
@@ -79,6 +80,11 @@ def _hop_row(h: Hop) -> tuple[object, ...]:
 def hops_frame(hops: Iterable[Hop]) -> pd.DataFrame:
     """The ``hops`` frame: one row per Received header."""
     return build_frame(HOPS, hops, _hop_row)
+
+
+def hops_builder(on_chunk: Callable[[list[Any], int], None] | None = None) -> FrameBuilder:
+    """A builder of the ``hops`` frame fed with ``Hop`` records (see ``FrameBuilder``)."""
+    return FrameBuilder(HOPS, _hop_row, on_chunk=on_chunk)
 
 
 ISSUES = Schema(

@@ -88,6 +88,8 @@ class FrameBuilder:
     """Builds one frame from records streamed in, holding at most ``chunk`` rows as Python
     objects: each full chunk is converted to compact Arrow arrays (strings, numbers) or
     category codes, so the memory beyond the finished frame does not grow with the input.
+    With ``on_chunk``, each converted chunk is handed to it instead of kept (a worker process
+    sends its chunks on to the builder of the frame, which takes them with ``add_chunk``).
 
     Attributes:
         schema: the frame's declared columns.
@@ -95,11 +97,16 @@ class FrameBuilder:
     """
 
     def __init__(
-        self, schema: Schema, row: Callable[[Any], Sequence[object]], chunk: int = 2048
+        self,
+        schema: Schema,
+        row: Callable[[Any], Sequence[object]],
+        chunk: int = 2048,
+        on_chunk: Callable[[list[Any], int], None] | None = None,
     ) -> None:
         self.schema = schema
         self._row = row
         self._chunk = chunk
+        self._on_chunk = on_chunk
         self._buffer: list[Sequence[object]] = []
         self._parts: list[list[Any]] = [[] for _ in schema.columns]
         self._codes = [
@@ -133,20 +140,37 @@ class FrameBuilder:
             bad = next(len(v) for v in self._buffer if len(v) != width)
             raise ValueError(f"{self.schema.name}: row has {bad} values for {width} columns")
         columns = list(zip(*self._buffer, strict=True))
+        rows = len(self._buffer)
         self._buffer = []
-        for col, values, parts, codes in zip(
-            self.schema.columns, columns, self._parts, self._codes, strict=True
-        ):
+        chunk: list[Any] = []
+        for col, values, codes in zip(self.schema.columns, columns, self._codes, strict=True):
             if codes is not None:
                 # StrEnum members hash and compare as their str values; a value outside the
                 # vocabulary (None included) is the missing code -1.
                 get = codes.get
-                parts.append(np.array([get(v, -1) for v in values], dtype=np.int16))
+                chunk.append(np.array([get(v, -1) for v in values], dtype=np.int16))
             elif col.kind is Kind.STRING:
-                parts.append(pa.array(values, type=pa.large_string()))
+                chunk.append(pa.array(values, type=pa.large_string()))
             else:  # numbers, booleans, times: compact numpy values and a null mask
                 arr = pa.array(values, type=_ARROW_TYPES[col.kind], from_pandas=True)
-                parts.append(_numpy_part(col.kind, arr))
+                chunk.append(_numpy_part(col.kind, arr))
+        if self._on_chunk is not None:
+            self._on_chunk(chunk, rows)
+        else:
+            for parts, part in zip(self._parts, chunk, strict=True):
+                parts.append(part)
+
+    def drain(self) -> None:
+        """Convert the rows still buffered (handed to ``on_chunk`` when it is set)."""
+        self._flush()
+
+    def add_chunk(self, chunk: Sequence[Any], rows: int) -> None:
+        """Append a chunk of ``rows`` rows converted by another builder of the same schema
+        (what its ``on_chunk`` received, e.g. in another process), after the rows so far."""
+        self._flush()
+        for parts, part in zip(self._parts, chunk, strict=True):
+            parts.append(part)
+        self.rows += rows
 
     def finish(self) -> pd.DataFrame:
         """The frame of every record added, with the schema's columns and dtypes."""
