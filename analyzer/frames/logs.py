@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analyzer.frames.received import ISSUES, issues_frame
 from analyzer.frames.schema import Column, Kind, Schema, build_frame
@@ -161,20 +163,27 @@ def deliveries_frame(deliveries: Iterable[Delivery]) -> pd.DataFrame:
 def with_notice_columns(
     frame: pd.DataFrame, columns: Mapping[int, tuple[str, str]]
 ) -> pd.DataFrame:
-    """``frame`` (deliveries, rows in the order the correlator emitted them) with the notice
-    columns ``notice_queue_id`` and ``notice_of`` of the rows numbered in ``columns``
-    (``Correlator.notice_columns``)."""
+    """``frame`` (deliveries, rows in the order the correlator emitted them, just built) with
+    the notice columns ``notice_queue_id`` and ``notice_of`` of the rows numbered in
+    ``columns`` (``Correlator.notice_columns``); the two columns are replaced in place, with
+    Arrow's masked replace: no copy of the frame, no Python object per row."""
     if not columns or frame.empty:
         return frame
     at = np.fromiter(columns.keys(), dtype=np.int64, count=len(columns))
-    inside = at < len(frame)
-    out = frame.copy()
+    order = np.argsort(at, kind="stable")
+    order = order[at[order] < len(frame)]
+    mask = np.zeros(len(frame), dtype=np.bool_)
+    mask[at[order]] = True
+    pairs = list(columns.values())
     for j, name in enumerate(("notice_queue_id", "notice_of")):
-        values = np.asarray(out[name].astype(object).fillna(""), dtype=object).copy()
-        new = np.array([v[j] for v in columns.values()], dtype=object)
-        values[at[inside]] = new[inside]
-        out[name] = pd.Series(values, index=out.index, dtype=object).astype(frame[name].dtype)
-    return out
+        old = pa.array(frame[name].array)
+        if isinstance(old, pa.ChunkedArray):
+            old = old.combine_chunks()
+        new = pa.array([pairs[i][j] for i in order.tolist()], type=old.type)
+        frame[name] = pd.array(
+            pc.replace_with_mask(old, pa.array(mask), new), dtype=frame[name].dtype
+        )
+    return frame
 
 
 __all__ = [
