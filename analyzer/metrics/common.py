@@ -129,7 +129,7 @@ def tally_rows(df: pd.DataFrame, by: Sequence[str], flag: str, *, by_total: bool
     # group numbers from the columns as they are (categorical codes, no string conversion of
     # every row), counts with numpy, order with one sort of the (few) groups
     codes, first = group_codes(df, keys)
-    values = [df[k].iloc[first].astype("string").tolist() for k in keys]
+    values = [df[k].array.take(first).astype("string").tolist() for k in keys]
     flags = _bool_series(df[flag]).array  # <NA> is neither encrypted nor plaintext
     n = len(first)
     enc = np.bincount(codes, weights=flags.to_numpy(dtype=bool, na_value=False), minlength=n)

@@ -93,7 +93,12 @@ def observations(messages: pd.DataFrame, deliveries: pd.DataFrame) -> pd.DataFra
     parts = [_mailbox_units(messages)]
     if len(deliveries) or not len(messages):
         parts.append(_session_units(deliveries))
-    frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+    filled = [p for p in parts if len(p)] or parts[:1]
+    frame = (
+        filled[0].reset_index(drop=True)
+        if len(filled) == 1
+        else pd.concat(filled, ignore_index=True)
+    )
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     for col in ("unit", "direction", "peer_domain", "peer"):
         frame[col] = frame[col].astype("string")

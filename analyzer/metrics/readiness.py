@@ -132,7 +132,7 @@ def _table(attempts: pd.DataFrame) -> pd.DataFrame:
     """The readiness table from attempt rows: one grouping, then counts with numpy."""
     a = attempts
     codes, first = group_codes(a, ["direction", "domain"])
-    names = {k: a[k].iloc[first].astype("string").tolist() for k in ("direction", "domain")}
+    names = {k: a[k].array.take(first).astype("string").tolist() for k in ("direction", "domain")}
     order = sorted(range(len(first)), key=lambda i: (str(names["direction"][i]),
                                                      str(names["domain"][i])))  # fmt: skip
     rank = np.empty(len(order), dtype=np.intp)
@@ -183,8 +183,11 @@ def forced_tls_readiness(messages: pd.DataFrame, deliveries: pd.DataFrame) -> Re
     parts = [_outbound_attempts(deliveries)] if len(deliveries) or not len(messages) else []
     if len(messages):
         parts.append(_inbound_attempts(messages))
-    attempts = pd.concat([x for x in parts if len(x)] or parts[:1], ignore_index=True)
-    attempts = attempts[attempts["domain"].notna()]
+    filled = [x for x in parts if len(x)] or parts[:1]
+    attempts = filled[0] if len(filled) == 1 else pd.concat(filled, ignore_index=True)
+    known = attempts["domain"].notna().to_numpy(dtype=bool)
+    if not known.all():
+        attempts = attempts[known]
     table = _table(attempts)
     rows = list(zip(table["direction"].tolist(), table["domain"].tolist(),
                     table["verdict"].tolist(), strict=True))  # fmt: skip

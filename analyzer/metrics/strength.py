@@ -137,11 +137,14 @@ def weakness_counts(units: pd.DataFrame) -> pd.DataFrame:
     rows: list[tuple[str, int, float, str]] = []
     codes, distinct = pd.factorize(units["weak"].fillna(""))
     parts = [set(str(w).split(",")) for w in distinct]
+    peer = units["peer"].array
     for flag in WeakFlag:
         hit = np.array([flag.value in p for p in parts], dtype=bool)[codes]
         n = int(hit.sum())
         if n:
-            peers = units.loc[hit, "peer"].dropna().drop_duplicates().head(3)
+            # the first three distinct peers, in order of appearance
+            seen = pd.unique(peer.take(np.flatnonzero(hit))).tolist()
+            peers = [p for p in seen if isinstance(p, str)][:3]
             rows.append((flag.value, n, share(n, len(units)), ", ".join(peers)))
     return pd.DataFrame(
         {

@@ -106,14 +106,18 @@ def parse_yield(
     rows count events and line issues.
     """
     lost_headers = _lost(issues, "header")
-    lost_headers = lost_headers[text(lost_headers["kind"]) != "encoding"]
+    if not lost_headers.empty:
+        lost_headers = lost_headers[text(lost_headers["kind"]) != "encoding"]
     header_rows = _rows("header", hops["dialect"], ("generic",), len(lost_headers))
-    generic = hops.loc[isin(hops["dialect"], ("generic",)), ["source", "message_id", "raw"]]
+    # the first few generic headers only: picked by position, not a filtered copy of the hops
+    first = np.flatnonzero(isin(hops["dialect"], ("generic",)))[:per_dialect]
+    sources, ids, raws = (
+        hops[c].array.take(first).tolist() for c in ("source", "message_id", "raw")
+    )
     examples: list[tuple[object, ...]] = [
-        ("header", "generic", f"{s} {m}", "no writer grammar matched", str(raw))
-        for s, m, raw in zip(generic["source"].head(per_dialect),
-                             generic["message_id"].fillna("").head(per_dialect),
-                             generic["raw"].head(per_dialect), strict=True)
+        ("header", "generic", f"{s} {m if isinstance(m, str) else ''}", "no writer grammar matched",
+         str(raw))
+        for s, m, raw in zip(sources, ids, raws, strict=True)
     ]  # fmt: skip
     examples += _issue_examples(lost_headers, "header", per_dialect)
     li = log_issues if log_issues is not None else issues.iloc[0:0]
@@ -128,7 +132,13 @@ def parse_yield(
     line_rows = _rows("line", events["mta"], (), len(lost_lines))
     examples += _issue_examples(lost_lines, "line", per_dialect)
     table = pd.DataFrame([*header_rows, *line_rows], columns=list(YIELD_COLUMNS))
-    ex = pd.DataFrame(examples, columns=list(EXAMPLE_COLUMNS)).astype("string")
+    ex = pd.DataFrame(
+        {
+            c: pd.array([e[i] for e in examples], dtype="string")
+            for i, c in enumerate(EXAMPLE_COLUMNS)
+        },
+        columns=list(EXAMPLE_COLUMNS),
+    )
     return ParseYield(
         table=table,
         examples=ex,
