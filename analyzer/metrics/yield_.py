@@ -134,7 +134,7 @@ def parse_yield(
     table = pd.DataFrame([*header_rows, *line_rows], columns=list(YIELD_COLUMNS))
     ex = pd.DataFrame(
         {
-            c: pd.array([e[i] for e in examples], dtype="string")
+            c: pd.array([str(e[i]) for e in examples], dtype="string")
             for i, c in enumerate(EXAMPLE_COLUMNS)
         },
         columns=list(EXAMPLE_COLUMNS),
