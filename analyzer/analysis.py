@@ -157,7 +157,7 @@ class _Logs:
 
 def _read_logs(
     paths: Sequence[str], issues: list[ParseIssue], timezone: str | None,
-    progress: Callable[[str, int], None] | None,
+    progress: Callable[[str, int], None] | None, workers: int | None = None,
 ) -> _Logs:  # fmt: skip
     mod = _api_logs()
     if not paths:
@@ -168,7 +168,9 @@ def _read_logs(
                                      "MTA log: log reading is not available in this build",
                                      unit="file"))  # fmt: skip
         return _Logs(empty_events(), empty_deliveries(), issues_frame(()), None)
-    result: Any = mod.read_logs_result(list(paths), timezone=timezone, progress=progress)
+    result: Any = mod.read_logs_result(
+        list(paths), timezone=timezone, progress=progress, workers=workers
+    )
     c = result.counts
     lines = (c.lines - c.duplicates, c.parsed + c.unrelated)
     return _Logs(result.events, result.deliveries, result.issues, lines)
@@ -332,14 +334,20 @@ def read_inputs(
     timezone: str | None = None,
     progress: Callable[[Progress], None] | None = None,
     log_progress: Callable[[str, int], None] | None = None,
+    workers: int | None = None,
 ) -> ReadInputs:
-    """Classify ``inputs`` and read them: the reading half of ``analyze`` (no metric)."""
+    """Classify ``inputs`` and read them: the reading half of ``analyze`` (no metric).
+
+    ``workers``: processes for large inputs (``load_mailbox``, ``read_logs_result``); 1 keeps
+    everything in this process."""
     paths = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
     found, input_issues = classify_inputs(paths)
     mailboxes = [i.path for i in found if i.kind == "mailbox"]
     logs = [i.path for i in found if i.kind == "log"]
-    frames = api.load_mailbox(mailboxes, trusted_hosts=tuple(trusted_hosts), progress=progress)
-    logs_read = _read_logs(logs, input_issues, timezone, log_progress)
+    frames = api.load_mailbox(
+        mailboxes, trusted_hosts=tuple(trusted_hosts), progress=progress, workers=workers
+    )
+    logs_read = _read_logs(logs, input_issues, timezone, log_progress, workers)
     if input_issues:
         issues = pd.concat([issues_frame(input_issues), frames.issues], ignore_index=True)
         frames = replace(frames, issues=issues)
@@ -358,6 +366,7 @@ def analyze(
     timezone: str | None = None,
     progress: Callable[[Progress], None] | None = None,
     log_progress: Callable[[str, int], None] | None = None,
+    workers: int | None = None,
 ) -> AnalysisResult:
     """Read mailbox exports and MTA logs (any mix) and compute every metric.
 
@@ -365,12 +374,13 @@ def analyze(
     that domain and its subdomains; ``since`` (inclusive) and ``until`` (exclusive) bound the
     time. Naive datetimes are taken as UTC. ``timezone`` is the zone of zone-less log
     stamps (default UTC). ``progress`` reports mailbox reading, ``log_progress`` log reading.
+    ``workers``: processes for large inputs (None: by the machine; 1: this process only).
     """
     if direction not in (None, "inbound", "outbound", "local"):
         raise ValueError(f"direction must be inbound, outbound or local, not {direction!r}")
     trusted = tuple(trusted_hosts)
     read = read_inputs(inputs, trusted_hosts=trusted, timezone=timezone, progress=progress,
-                       log_progress=log_progress)  # fmt: skip
+                       log_progress=log_progress, workers=workers)  # fmt: skip
     filters = Filters(since, until, domain, direction, trusted)
     return analyze_frames(
         read.frames, read.events, read.deliveries, read.log_issues,

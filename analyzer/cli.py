@@ -242,6 +242,11 @@ def _logs_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timezone", metavar="ZONE", help="zone of zone-less stamps (default UTC)")
     p.add_argument("--issues", metavar="FILE", help="also write the issues frame to FILE")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    p.add_argument(
+        "--workers", type=int, metavar="N",
+        help="1: read in this process only (default: files of 16 MiB or more are read ahead "
+        "in a second process)",
+    )  # fmt: skip
 
 
 def _run_logs(args: argparse.Namespace, frame: str) -> int:
@@ -250,7 +255,9 @@ def _run_logs(args: argparse.Namespace, frame: str) -> int:
     _check_inputs(args.inputs)
     try:
         bar = ProgressBar(sys.stderr, not args.quiet)
-        result = read_logs_result(args.inputs, timezone=args.timezone, progress=bar.lines)
+        result = read_logs_result(
+            args.inputs, timezone=args.timezone, progress=bar.lines, workers=args.workers
+        )
         bar.close()
     except (ValueError, LookupError) as exc:  # an unknown time zone name
         raise InputError(str(exc)) from exc
@@ -314,6 +321,10 @@ def _report_arguments(p: argparse.ArgumentParser) -> None:
         help="also probe the peers that failed in the evidence (live network)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument(
+        "--workers", type=int, metavar="N",
+        help="processes for large inputs (default: by the machine; 1: this process only)",
+    )  # fmt: skip
 
 
 def _when(text: str | None) -> datetime | None:
@@ -344,6 +355,7 @@ def _run_report(args: argparse.Namespace) -> int:
         "since": _when(args.since), "until": _when(args.until), "domain": args.domain,
         "direction": args.direction, "trusted_hosts": args.trusted_host,
         "timezone": args.timezone, "progress": bar, "log_progress": bar.lines,
+        "workers": args.workers,
     }  # fmt: skip
     if args.batch:
         return _run_batch(args, options, bar)

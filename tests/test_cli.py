@@ -163,3 +163,23 @@ def test_hostile_inputs_give_rows_or_issues_never_a_traceback(
     code, _, err = run(args, capsys)
     assert code in (0, 2)
     assert "Traceback" not in err
+
+
+def test_workers_choose_processes_not_output(capsys: pytest.CaptureFixture[str]) -> None:
+    lab = Path(__file__).resolve().parent.parent / "sample_data" / "lab" / "postfix" / "mail.log"
+    outputs = []
+    for extra in ([], ["--workers", "1"], ["--workers", "2"]):
+        code, out, _ = run(["deliveries", str(lab), "--format", "jsonl", "-q", *extra], capsys)
+        assert code == 0
+        outputs.append(out)
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert len(outputs[0].splitlines()) == 127  # the lab Postfix log's deliveries
+    reports = []
+    for extra in (["--workers", "1"], ["--workers", "3"]):
+        code, out, _ = run(["report", str(SAMPLE), str(lab), "--format", "json", "-q", *extra],
+                           capsys)  # fmt: skip
+        assert code == 0
+        doc = json.loads(out)
+        doc.pop("generated_at", None)
+        reports.append(doc)
+    assert reports[0] == reports[1]
