@@ -211,16 +211,15 @@ def filter_mailbox(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Messages kept by ``f`` (mailbox messages are inbound) and their hops."""
     if _unfiltered(f):
-        kept = _kept(messages, None)
-    else:
-        keep = _in_time(messages["date"], f)
-        if f.domain:
-            keep &= _matches_domain(messages["boundary_from"], f.domain) | _matches_domain(
-                messages["sender_domain"], f.domain
-            )
-        if f.direction not in (None, "inbound"):
-            keep &= False
-        kept = _kept(messages, keep)
+        return _kept(hops, None), _kept(messages, None)  # every message, every hop
+    keep = _in_time(messages["date"], f)
+    if f.domain:
+        keep &= _matches_domain(messages["boundary_from"], f.domain) | _matches_domain(
+            messages["sender_domain"], f.domain
+        )
+    if f.direction not in (None, "inbound"):
+        keep &= False
+    kept = _kept(messages, keep)
     keep_hops = isin(hops["source"], kept["source"].dropna().unique())
     return _kept(hops, None if keep_hops.all() else keep_hops), kept
 
