@@ -10,7 +10,7 @@ become frames once at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +19,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analyzer.frames.arrow_rows import EVENT_TYPES, deliveries_table, events_table, frame_of
+from analyzer.frames.arrow_rows import (
+    EVENT_TYPES,
+    build_records,
+    deliveries_table,
+    events_table,
+    frame_of,
+)
 from analyzer.frames.fast_postfix import BlockRead
 from analyzer.frames.logs import DELIVERIES, EVENTS, events_frame, with_notice_columns
-from analyzer.logs.correlate import Correlator, SessionKey, SessionTls, as_noise
+from analyzer.logs.correlate import Correlator, SessionTls, as_noise
 from analyzer.logs.joiner import Assembler
 from analyzer.logs.prefix import PrefixContext
 from analyzer.logs.registry import LineResult, read_line
@@ -55,10 +61,14 @@ _EVENT_ARGS = [
     for f in TlsEvent.__dataclass_fields__
 ]
 _BOOKKEEPING = frozenset({"queued", "message-id", "removed"})
+# Text columns of few distinct values, read as one string object per value: the correlator's
+# keys hash them over and over, and a string computes its hash once.
+_FEW = frozenset({"host", "service", "event"})
 
 
 def _pylist(column: pa.ChunkedArray | pa.Array, conv: Callable[[str], object] | None) -> list[Any]:
-    """The values of ``column``, as members of the enum ``conv`` when given."""
+    """The values of ``column``, as members of the enum ``conv`` when given (or as ``conv``
+    of each distinct value: ``str`` gives one object per value)."""
     if column.null_count == len(column):
         return [None] * len(column)
     if conv is None:
@@ -72,34 +82,51 @@ def _pylist(column: pa.ChunkedArray | pa.Array, conv: Callable[[str], object] | 
     return list(map(members.__getitem__, codes))
 
 
+def _conv(name: str) -> Callable[[str], object] | None:
+    """How ``_pylist`` reads the column ``name``."""
+    return ENUMS.get(name) or (str if name in _FEW else None)
+
+
 def materialise(table: pa.Table, stamps: list[object]) -> list[TlsEvent]:
     """The records of the rows of ``table`` (EVENTS columns, categories as text), whose time
     stamps are ``stamps``."""
     columns: list[list[object]] = [
-        stamps if name == "timestamp" else _pylist(table[name], ENUMS.get(name))
-        for name in _EVENT_ARGS
+        stamps if name == "timestamp" else _pylist(table[name], _conv(name)) for name in _EVENT_ARGS
     ]
-    return list(map(TlsEvent, *columns))  # columns of equal length, one per field
+    return build_records(TlsEvent, columns)
 
 
 @dataclass(frozen=True, slots=True)
 class _Sessions:
     """The values the correlator takes a block's TLS session lines by (``tls_session``,
-    ``session_failure``), one list per column; no ``TlsEvent`` is built for those rows.
+    ``session_failure``), one list per column; no ``TlsEvent`` is built for those rows, and
+    their session keys and TLS facts only as each row is fed.
 
     Attributes:
-        key: session keys (host, service, pid).
-        facts: TLS facts of the session lines (their failure lines get facts too, unused).
+        host: logging hosts.
+        service: syslog tags.
+        pid: process ids.
+        peer_ip: peer addresses.
         port: peer ports.
         direction: directions.
+        trust: trust levels.
+        tls_version: protocol versions.
+        cipher: cipher suites.
+        bits: key bits.
         category: failure categories.
         detail: detail texts.
     """
 
-    key: list[SessionKey]
-    facts: list[SessionTls]
+    host: list[str]
+    service: list[str]
+    pid: list[int | None]
+    peer_ip: list[str]
     port: list[int | None]
     direction: list[Direction | None]
+    trust: list[Trust | None]
+    tls_version: list[TlsVersion | None]
+    cipher: list[str | None]
+    bits: list[int | None]
     category: list[FailureCategory | None]
     detail: list[str]
 
@@ -107,33 +134,25 @@ class _Sessions:
     def of(cls, table: pa.Table, rows: list[int]) -> _Sessions:
         """The values of the rows ``rows`` of ``table``."""
         sub = table.select(list(_SESSION_COLUMNS)).take(pa.array(rows, pa.int64()))
-        col = {name: _pylist(sub[name], ENUMS.get(name)) for name in _SESSION_COLUMNS}
-        facts = map(
-            SessionTls, col["peer_ip"], col["trust"], col["tls_version"], col["cipher"], col["bits"]
-        )
-        return cls(
-            key=list(zip(col["host"], col["service"], col["pid"], strict=True)),
-            facts=list(facts),
-            port=col["peer_port"],
-            direction=col["direction"],
-            category=col["failure_category"],
-            detail=col["detail"],
-        )
+        return cls(*(_pylist(sub[name], _conv(name)) for name in _SESSION_COLUMNS))
 
     def feed(self, correlator: Correlator, v: int, kind: str, stamp: Any, qid: str) -> bool:
         """Feed the ``v``-th of these rows, of kind ``kind``; true when the correlator re-read
         it as shutdown noise."""
+        key = (self.host[v], self.service[v], self.pid[v])
+        peer_ip = self.peer_ip[v]
         if kind in _TLS:
-            correlator.tls_session(
-                self.key[v], self.facts[v], False, self.port[v], stamp, self.direction[v]
+            facts = SessionTls(
+                peer_ip, self.trust[v], self.tls_version[v], self.cipher[v], self.bits[v]
             )
+            correlator.tls_session(key, facts, False, self.port[v], stamp, self.direction[v])
             return False
-        peer_ip = self.facts[v].peer_ip
         return correlator.session_failure(
-            self.key[v], peer_ip, stamp, self.category[v], self.detail[v], qid, False
+            key, peer_ip, stamp, self.category[v], self.detail[v], qid, False
         )
 
 
+# The columns of ``_Sessions``, in the order of its fields.
 _SESSION_COLUMNS = ("host", "service", "pid", "peer_ip", "peer_port", "direction", "trust",
                     "tls_version", "cipher", "bits", "failure_category", "detail")  # fmt: skip
 # The kinds of rows fed by value. The vectorised reader reads Postfix lines only, none of
@@ -141,6 +160,16 @@ _SESSION_COLUMNS = ("host", "service", "pid", "peer_ip", "peer_port", "direction
 # Postfix line starts a connection the way a Sendmail STARTTLS=client line does.
 _TLS = frozenset({"tls-established", "tls-reused"})
 _BY_VALUE = _TLS | {"tls-failed", "certificate-failed", "connection-lost"}
+_NEVER = float("inf")  # the line of no line
+CHUNK = 1024  # records materialised at a time
+
+
+def _records(table: pa.Table, rows: list[int], stamps: list[Any]) -> Iterator[TlsEvent]:
+    """The records of the rows ``rows`` of ``table`` (``materialise``), built ``CHUNK`` at a
+    time as they are used: records that die young cost the garbage collector far less."""
+    for at in range(0, len(rows), CHUNK):
+        part = rows[at : at + CHUNK]
+        yield from materialise(table.take(pa.array(part, pa.int64())), [stamps[i] for i in part])
 
 
 def feed_block(
@@ -152,14 +181,12 @@ def feed_block(
     vectorised rows it re-annotated (shutdown noise), and the indexes of those rows.
     """
     table = read.events
-    kinds = table["event"].to_pylist()
+    kinds = _pylist(table["event"], str)
     material = [i for i, k in enumerate(kinds) if k not in _BOOKKEEPING and k not in _BY_VALUE]
-    events = materialise(
-        table.take(pa.array(material, pa.int64())), [read.stamps[i] for i in material]
-    )
+    events = _records(table, material, read.stamps)
     sessions = _Sessions.of(table, [i for i, k in enumerate(kinds) if k in _BY_VALUE])
     lines = table["line"].to_pylist()
-    hosts = table["host"].to_pylist()
+    hosts = _pylist(table["host"], str)
     qids = table["queue_id"].to_pylist()
     senders = table["sender"].to_pylist()
     mids = table["message_id"].to_pylist()
@@ -167,11 +194,13 @@ def feed_block(
     fed: list[TlsEvent] = []
     dropped: list[int] = []
     feed = correlator.feed
-    s, m, v = 0, 0, 0
-    for j, kind in enumerate(kinds):
-        while s < len(slow) and slow[s].line_no < lines[j]:
+    s, v = 0, 0
+    next_slow = slow[0].line_no if slow else _NEVER  # the line of the next of ``slow``
+    for j, (kind, line) in enumerate(zip(kinds, lines, strict=True)):
+        while line > next_slow:
             fed.append(feed(slow[s]))
             s += 1
+            next_slow = slow[s].line_no if s < len(slow) else _NEVER
         if kind == "queued":
             correlator.queued(hosts[j], qids[j], senders[j])
         elif kind == "message-id":
@@ -184,8 +213,7 @@ def feed_block(
                 fed.append(as_noise(materialise(table.slice(j, 1), [stamps[j]])[0]))
             v += 1
         else:
-            ev = events[m]
-            m += 1
+            ev = next(events)
             out = feed(ev)
             if out is not ev:  # re-read by the correlator: the row is replaced
                 dropped.append(j)
@@ -269,7 +297,7 @@ class FastSink:
     def block(self, read: BlockRead | None, slow: list[TlsEvent]) -> None:
         """Correlate one block: what the vectorised reader read (if any) and ``slow``."""
         self._block(read, slow)
-        taken = self.correlator.take()
+        taken = self.correlator.take_rows()
         if taken:  # deliveries held as Arrow columns, not records, as they come
             self._found.append(deliveries_table(taken))
 
@@ -291,12 +319,12 @@ class FastSink:
             if not fed:  # the vectorised rows are in line order already
                 self._tables.append(table)
                 return
-            both = pa.concat_tables([table, events_table(fed)]).combine_chunks()
+            both = pa.concat_tables([table, events_table(fed)])  # ``take`` gives one chunk
             self._tables.append(both.take(pc.sort_indices(both["line"])))
 
     def finish(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The events frame (empty unless ``keep_events``) and the deliveries frame."""
-        self._found.append(deliveries_table(self.correlator.finish()))
+        self._found.append(deliveries_table(self.correlator.finish_rows()))
         found = frame_of(DELIVERIES, pa.concat_tables(self._found))
         found = with_notice_columns(found, self.correlator.notice_columns)
         self._found.clear()

@@ -25,7 +25,9 @@ from dataclasses import replace
 from datetime import datetime
 
 from analyzer.logs.delivery_rows import (
+    DeliveryRow,
     SessionTls,
+    as_delivery,
     delivery_row,
     domain,
     encrypted_failure,
@@ -34,7 +36,7 @@ from analyzer.logs.delivery_rows import (
     session_tls,
     trust_failure,
 )
-from analyzer.logs.notices import NoticeBook, NoticeColumns, with_notice
+from analyzer.logs.notices import NoticeBook, NoticeColumns
 from analyzer.logs.taxonomy import is_shutdown_noise, more_specific
 from analyzer.model.logs import (
     Delivery,
@@ -86,7 +88,7 @@ class _Message:
     __slots__ = ("attempts", "failures", "last", "message_id", "pending_noise", "sender")
 
     def __init__(self) -> None:
-        self.last: Delivery | None = None
+        self.last: DeliveryRow | None = None
         self.pending_noise: TlsEvent | None = None
         self.sender = ""
         self.message_id = ""
@@ -131,7 +133,7 @@ class Correlator:
         self._tls_logged: set[tuple[str, str]] = set()
         self._proxy: OrderedDict[tuple[str, str, int | None], SessionTls] = OrderedDict()
         self._recent_tls: OrderedDict[tuple[str, str], datetime | None] = OrderedDict()
-        self.deliveries: list[Delivery] = []
+        self._rows: list[DeliveryRow] = []  # not handed over yet
         self._handed = 0  # rows handed over by ``take``
         self._notices = NoticeBook(max_messages)
         # events re-read once later lines showed what they meant, keyed by (origin, line_no)
@@ -429,14 +431,14 @@ class Correlator:
         self._append(ev.host, restated_row(msg.last, ev))
         return True
 
-    def _append(self, host: str, row: Delivery) -> Delivery:
-        self._notices.stamp(host, row, self._handed + len(self.deliveries))
-        self.deliveries.append(row)
+    def _append(self, host: str, row: DeliveryRow) -> DeliveryRow:
+        self._notices.stamp(host, row, self._handed + len(self._rows))
+        self._rows.append(row)
         return row
 
     def _emit(self, ev: TlsEvent, sess: _Session | None, counters: bool | None) -> None:
         msg = self._message(ev.host, ev.queue_id) if ev.queue_id else None
-        if msg is not None:
+        if msg is not None and msg.pending_noise is not None:
             self._settle_noise(ev, msg)
         if self._replayed(ev, msg):
             return
@@ -480,18 +482,23 @@ class Correlator:
     def finish(self) -> list[Delivery]:
         """Close every open session (logs may end mid-session) and return all deliveries
         not taken, with their notice columns."""
-        while self._sessions:
-            _, sess = self._sessions.popitem(last=False)
-            self._close(sess, None)
-        rows, first = self.deliveries, self._handed
-        for index, (notice, of) in self._notices.columns.items():
-            if index >= first:
-                rows[index - first] = with_notice(rows[index - first], notice, of)
-        return rows
+        return list(map(as_delivery, self.finish_rows()))
 
     def take(self) -> list[Delivery]:
         """The deliveries found so far, handed over once (for streaming callers), without
         their notice columns (see ``notice_columns``)."""
-        out, self.deliveries = self.deliveries, []
+        return list(map(as_delivery, self.take_rows()))
+
+    def finish_rows(self) -> list[DeliveryRow]:
+        """``finish``, the rows as ``DeliveryRow`` tuples (for callers that make columns)."""
+        while self._sessions:
+            _, sess = self._sessions.popitem(last=False)
+            self._close(sess, None)
+        self._notices.apply(self._rows, self._handed)
+        return self._rows
+
+    def take_rows(self) -> list[DeliveryRow]:
+        """``take``, the rows as ``DeliveryRow`` tuples (for callers that make columns)."""
+        out, self._rows = self._rows, []
         self._handed += len(out)
         return out

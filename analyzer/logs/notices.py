@@ -28,11 +28,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
-from operator import attrgetter
 from typing import TypeVar
 
+from analyzer.logs.delivery_rows import DeliveryRow
 from analyzer.model.logs import Delivery, Direction, Mta, Outcome
 
 
@@ -64,19 +64,6 @@ MAX_ROWS = 32  # rows remembered per message (its latest attempts)
 # row number (in the order the correlator emits its rows) -> (notice_queue_id, notice_of)
 NoticeColumns = dict[int, tuple[str, str]]
 V = TypeVar("V")
-# Delivery's fields, read at once: a row with new notice columns is built from them, much
-# faster than ``dataclasses.replace``
-_NAMES = tuple(f.name for f in fields(Delivery))
-_VALUES = attrgetter(*_NAMES)
-_NOTICE_AT = _NAMES.index("notice_queue_id")
-_OF_AT = _NAMES.index("notice_of")
-
-
-def with_notice(row: Delivery, notice_queue_id: str, notice_of: str) -> Delivery:
-    """``row`` with the notice columns ``notice_queue_id`` and ``notice_of``."""
-    values = list(_VALUES(row))
-    values[_NOTICE_AT], values[_OF_AT] = notice_queue_id, notice_of
-    return Delivery(*values)
 
 
 def reports_of(kind: str) -> Reports | None:
@@ -121,7 +108,7 @@ class NoticeBook:
         if len(table) > self._max:
             table.popitem(last=False)
 
-    def stamp(self, host: str, row: Delivery, index: int) -> None:
+    def stamp(self, host: str, row: DeliveryRow | Delivery, index: int) -> None:
         """Row number ``index``: its notice columns from the notices seen so far, and
         remembered for notices still to come."""
         if row.mta is not Mta.POSTFIX or not row.queue_id or row.direction is Direction.INBOUND:
@@ -183,6 +170,14 @@ class NoticeBook:
                 claimed.add(r.domain)
                 self.columns[r.index] = (new_id, r.notice_of)
         return claimed
+
+    def apply(self, rows: list[DeliveryRow], first: int) -> None:
+        """Give ``rows``, numbered from ``first`` on, their notice columns (in place)."""
+        for index, (notice, of) in self.columns.items():
+            if index >= first:
+                rows[index - first] = rows[index - first]._replace(
+                    notice_queue_id=notice, notice_of=of
+                )
 
     def removed(self, host: str, queue_id: str) -> None:
         """``queue_id`` left the queue: no notice comes for its rows any more."""

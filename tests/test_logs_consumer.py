@@ -1,0 +1,139 @@
+"""The consumer half of the vectorised read builds the same records as the reference path.
+
+``Correlator.take_rows``/``finish_rows`` (tuples, for the Arrow tables) against ``take``/
+``finish`` (``Delivery`` records, the per-line path), and ``build_records`` (records built a
+column at a time) against calling the dataclass, on every event of the genuine lab logs
+(sample_data/lab: Postfix 3.7.11, Exim and Sendmail runs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas.testing as pdt
+import pytest
+
+from analyzer.frames import fast_feed
+from analyzer.frames.arrow_rows import build_records, deliveries_table, frame_of
+from analyzer.frames.logs import DELIVERIES, deliveries_frame
+from analyzer.logs.correlate import Correlator
+from analyzer.logs.delivery_rows import DeliveryRow, SessionTls, as_delivery
+from analyzer.logs.prefix import PrefixContext
+from analyzer.logs.registry import LineResult, read_line
+from analyzer.model.logs import Delivery, TlsEvent
+from tests.test_logs_fastpath import _both, assert_same
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB_LOGS = sorted(
+    p for p in (ROOT / "sample_data" / "lab").glob("*/*") if p.name in ("mail.log", "mainlog")
+)
+# deliveries of each lab log: len(read_logs_result(path, vectorised=False).deliveries)
+LAB_DELIVERIES = {"exim": 186, "postfix": 127, "sendmail": 364}
+
+
+def _events(path: Path) -> list[TlsEvent]:
+    ctx = PrefixContext(path.parent.name, datetime(2026, 12, 1, tzinfo=UTC))
+    out = []
+    for no, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        result, value = read_line(text, ctx, no)
+        if result is LineResult.PARSED:
+            assert isinstance(value, TlsEvent)
+            out.append(value)
+    return out
+
+
+def _correlated(events: list[TlsEvent], chunk: int) -> tuple[list[Delivery], list[DeliveryRow]]:
+    """The deliveries of ``events`` as records (``take``/``finish``) and as rows
+    (``take_rows``/``finish_rows``), handed over every ``chunk`` events."""
+    records, rows = Correlator(), Correlator()
+    got: list[Delivery] = []
+    got_rows: list[DeliveryRow] = []
+    for start in range(0, len(events), chunk):
+        for ev in events[start : start + chunk]:
+            assert records.feed(ev) == rows.feed(ev)
+        got += records.take()
+        got_rows += rows.take_rows()
+    got += records.finish()
+    got_rows += rows.finish_rows()
+    assert records.notice_columns == rows.notice_columns
+    return got, got_rows
+
+
+def _finished(events: list[TlsEvent]) -> tuple[list[Delivery], list[DeliveryRow]]:
+    """The deliveries of ``events`` all handed over by ``finish`` and ``finish_rows``, with
+    their notice columns."""
+    records, rows = Correlator(), Correlator()
+    for ev in events:
+        records.feed(ev)
+        rows.feed(ev)
+    return records.finish(), rows.finish_rows()
+
+
+def test_row_has_the_fields_of_the_record() -> None:
+    assert DeliveryRow._fields == tuple(f.name for f in fields(Delivery))
+    defaults = {
+        f.name: f.default for f in fields(Delivery) if f.name in DeliveryRow._field_defaults
+    }
+    assert DeliveryRow._field_defaults == defaults == {"notice_queue_id": "", "notice_of": ""}
+
+
+@pytest.mark.parametrize("path", LAB_LOGS, ids=[p.parent.name for p in LAB_LOGS])
+@pytest.mark.parametrize("chunk", [7, 100_000])
+def test_rows_equal_records(path: Path, chunk: int) -> None:
+    records, rows = _correlated(_events(path), chunk)
+    assert len(records) == LAB_DELIVERIES[path.parent.name]
+    assert list(map(as_delivery, rows)) == records
+    assert all(type(r) is DeliveryRow for r in rows)
+    # the Arrow columns of the rows are the frame of the records, notice columns included
+    records, rows = _finished(_events(path))
+    assert list(map(as_delivery, rows)) == records
+    table = deliveries_table(rows)
+    pdt.assert_frame_equal(frame_of(DELIVERIES, table), deliveries_frame(records))
+
+
+def test_restated_and_notice_rows_are_covered() -> None:
+    """The lab logs reach the rows built by ``_replace``: Exim's restated "retry time not
+    reached" rows and Postfix's non-delivery notices (notice columns set in ``finish``)."""
+    exim = _finished(_events(ROOT / "sample_data" / "lab" / "exim" / "mainlog"))[1]
+    assert sum(1 for r in exim if "retry time not reached" in r.detail) == 45
+    postfix = _finished(_events(ROOT / "sample_data" / "lab" / "postfix" / "mail.log"))[1]
+    # the figures of read_logs_result(..., vectorised=False).deliveries
+    assert sum(1 for r in postfix if r.notice_queue_id) == 88
+    assert sum(1 for r in postfix if r.notice_of) == 11
+
+
+@pytest.mark.parametrize("path", LAB_LOGS, ids=[p.parent.name for p in LAB_LOGS])
+def test_build_records_equals_the_constructor(path: Path) -> None:
+    events = _events(path)
+    names = [f.name for f in fields(TlsEvent)]
+    columns = [[getattr(ev, n) for ev in events] for n in names]
+    built = build_records(TlsEvent, columns)
+    assert built == list(map(TlsEvent, *columns)) == events
+    assert [hash(b) for b in built] == [hash(e) for e in events]
+    records, _ = _correlated(events, 100_000)
+    columns = [[getattr(d, f.name) for d in records] for f in fields(Delivery)]
+    assert build_records(Delivery, columns) == records
+
+
+def test_build_records_refuses_what_it_cannot_build() -> None:
+    assert build_records(SessionTls, [[], [], [], [], []]) == []
+    with pytest.raises(ValueError, match="one column per field"):
+        build_records(SessionTls, [["1.2.3.4"], [None], [None], [None]])
+    with pytest.raises(ValueError, match="same length"):
+        build_records(SessionTls, [["1.2.3.4"], [None], [None], [None], []])
+    with pytest.raises(TypeError, match="not a slotted dataclass"):
+        build_records(DeliveryRow, [[]] * 25)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1024])
+def test_records_built_in_chunks_give_the_same_frames(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The vectorised rows' records are built ``CHUNK`` at a time: any size, same frames as
+    the per-line reader."""
+    monkeypatch.setattr(fast_feed, "CHUNK", chunk)
+    slow, fast = _both(ROOT / "sample_data" / "lab" / "postfix" / "mail.log")
+    assert_same(slow, fast)
+    assert len(fast.deliveries) == LAB_DELIVERIES["postfix"]
