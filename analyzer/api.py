@@ -7,13 +7,14 @@ goes through the ``progress`` callback.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import re
 import signal
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, BinaryIO, cast
@@ -231,23 +232,72 @@ def _collect(records: Iterable[RawMessage | ParseIssue], policy: TrustPolicy) ->
     )  # fmt: skip
 
 
-def _range_worker(
-    conn: Connection, path: str, start: int, end: int, patterns: tuple[str, ...]
+@dataclass(slots=True)
+class _RangeOut:
+    """What one byte range gave, kept apart until the ranges are put in file order.
+
+    Attributes:
+        hops: converted chunks of its hops frame, with their row counts.
+        info: converted chunks of its per-message facts.
+        issues: its issues, in order.
+        headers_read: Received headers parsed.
+        headers_lost: Received headers that became issues.
+    """
+
+    hops: list[tuple[list[Any], int]] = field(default_factory=list)
+    info: list[tuple[list[Any], int]] = field(default_factory=list)
+    issues: list[ParseIssue] = field(default_factory=list)
+    headers_read: int = 0
+    headers_lost: int = 0
+
+
+def _claim(counter: Any, total: int) -> int | None:
+    """The next range nobody has taken yet (``counter`` is shared by every process)."""
+    with counter.get_lock():
+        k = int(counter.value)
+        counter.value = k + 1
+    return k if k < total else None
+
+
+def _one_range(
+    records: Iterable[RawMessage | ParseIssue],
+    collector: _Collector,
+    hops: FrameBuilder,
+    out: _RangeOut,
 ) -> None:
-    """One byte range of a plain mbox, in a worker process: its frames' chunks are sent as
-    they are converted, its issues and counts at the end."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller handles Ctrl-C and stops us
-
-    def sender(kind: str) -> Callable[[list[Any], int], None]:
-        return lambda chunk, rows: conn.send((kind, chunk, rows))
-
+    """Read one range with ``collector`` and ``hops``, everything it gives going to ``out``."""
+    hops.on_chunk = lambda chunk, rows: out.hops.append((chunk, rows))
+    collector.info.on_chunk = lambda chunk, rows: out.info.append((chunk, rows))
+    issues, read, lost = collector.issues, collector.headers_read, collector.headers_lost
+    collector.issues = out.issues
     try:
-        collector = _Collector(TrustPolicy(patterns), on_info=sender("info"))
-        hops = hops_builder(on_chunk=sender("hops"))
-        hops.extend(collector.hops(iter_mbox_range(path, start, end)))
+        hops.extend(collector.hops(records))
         hops.drain()
         collector.info.drain()
-        conn.send(("done", collector.issues, collector.headers_read, collector.headers_lost))
+    finally:
+        out.headers_read = collector.headers_read - read
+        out.headers_lost = collector.headers_lost - lost
+        collector.issues, collector.headers_read, collector.headers_lost = issues, read, lost
+        hops.on_chunk = collector.info.on_chunk = None
+
+
+def _range_worker(
+    conn: Connection,
+    path: str,
+    ranges: list[tuple[int, int]],
+    counter: Any,
+    patterns: tuple[str, ...],
+) -> None:
+    """A worker process: reads the ranges it claims, and sends each one's output when done."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller handles Ctrl-C and stops us
+    try:
+        collector = _Collector(TrustPolicy(patterns))
+        hops = hops_builder()
+        while (k := _claim(counter, len(ranges))) is not None:
+            out = _RangeOut()
+            _one_range(iter_mbox_range(path, *ranges[k]), collector, hops, out)
+            conn.send(("range", k, out))
+        conn.send(("done",))
     except BrokenPipeError:
         pass  # the caller stopped reading (it failed or was interrupted)
     except Exception:  # the one boundary of a worker: hand the failure to the caller
@@ -257,46 +307,37 @@ def _range_worker(
 
 
 class _Inbox:
-    """What one worker has sent so far (chunks of its frames, then its issues)."""
+    """What one worker has sent so far: the output of each range it read."""
 
     def __init__(self, conn: Connection, process: BaseProcess) -> None:
         self.conn = conn
         self.process = process
-        self.messages: list[tuple[Any, ...]] = []
         self.done = False
 
-    def _take(self, message: tuple[Any, ...]) -> None:
-        self.messages.append(message)
-        self.done = message[0] in ("done", "error")
+    def _take(self, message: tuple[Any, ...], outs: dict[int, _RangeOut]) -> None:
+        if message[0] == "range":
+            outs[message[1]] = message[2]
+        elif message[0] == "error":
+            raise RuntimeError(f"reading a part of the mailbox failed: {message[1]}")
+        else:
+            self.done = True
 
-    def drain(self) -> None:
+    def drain(self, outs: dict[int, _RangeOut]) -> None:
         """Take what has arrived, without waiting (the worker waits while its pipe is full)."""
         while not self.done and self.conn.poll():
-            self._take(self.conn.recv())
+            self._take(self.conn.recv(), outs)
 
-    def finish_into(self, collector: _Collector, hops: FrameBuilder) -> None:
-        """Wait for the rest, then append everything after what the builders hold."""
+    def finish(self, outs: dict[int, _RangeOut]) -> None:
+        """Wait for the worker's last range."""
         while not self.done:
             try:
-                self._take(self.conn.recv())
+                message = self.conn.recv()
             except EOFError:
                 raise RuntimeError(
                     f"a mailbox reading process ended without finishing (exit code "
                     f"{self.process.exitcode})"
                 ) from None
-        for message in self.messages:
-            kind = message[0]
-            if kind == "hops":
-                hops.add_chunk(message[1], message[2])
-            elif kind == "info":
-                collector.info.add_chunk(message[1], message[2])
-            elif kind == "done":
-                collector.issues.extend(message[1])
-                collector.headers_read += message[2]
-                collector.headers_lost += message[3]
-            else:
-                raise RuntimeError(f"reading a part of the mailbox failed: {message[1]}")
-        self.messages = []
+            self._take(message, outs)
 
     def close(self) -> None:
         self.conn.close()
@@ -307,12 +348,15 @@ class _Inbox:
 
 
 def _draining(
-    records: Iterable[RawMessage | ParseIssue], inboxes: list[_Inbox], every: int = 16
+    records: Iterable[RawMessage | ParseIssue],
+    inboxes: list[_Inbox],
+    outs: dict[int, _RangeOut],
+    every: int = 16,
 ) -> Iterator[RawMessage | ParseIssue]:
     for k, record in enumerate(records):
         if k % every == 0:
             for inbox in inboxes:
-                inbox.drain()
+                inbox.drain(outs)
         yield record
 
 
@@ -321,30 +365,76 @@ def _read_ranges(
     ranges: list[tuple[int, int]],
     collector: _Collector,
     hops: FrameBuilder,
-    done: Callable[[int], None],
+    workers: int,
+    report: Callable[[int, int], None],
 ) -> None:
-    """A plain mbox in byte ranges: this process reads the first while one forked worker per
-    other range reads that one and streams its chunks here. The chunks become part of the
-    frame as they are (no copy, no frame per range to concatenate), so the memory beyond the
-    frame does not grow with the file; ``done(k)`` after the k-th range is in."""
+    """A plain mbox in byte ranges: this process and ``workers`` forked ones take the ranges
+    one after the other from a shared counter (so all finish together, however the messages
+    are spread), each range's output kept apart; then the ranges go into the frames in file
+    order. The chunks become part of the frame as they are (no copy, no frame per range to
+    concatenate), so the memory beyond the frame does not grow with the file. ``report``
+    gets the bytes and messages of the ranges finished so far, as they come in."""
     context = multiprocessing.get_context("fork")
+    counter = context.Value("i", 0)
+    hops.drain()  # rows of earlier inputs stay before this file's
+    collector.info.drain()
+    outs: dict[int, _RangeOut] = {}
     inboxes: list[_Inbox] = []
     try:
-        for start, end in ranges[1:]:
+        for _ in range(workers):
             receive, send = context.Pipe(duplex=False)
-            args = (send, path, start, end, collector.policy.patterns)
+            args = (send, path, ranges, counter, collector.policy.patterns)
             worker = context.Process(target=_range_worker, args=args, daemon=True)
             worker.start()
             send.close()
             inboxes.append(_Inbox(receive, worker))
-        hops.extend(collector.hops(_draining(iter_mbox_range(path, *ranges[0]), inboxes)))
-        done(1)
-        for k, inbox in enumerate(inboxes, 2):
-            inbox.finish_into(collector, hops)
-            done(k)
+        while (k := _claim(counter, len(ranges))) is not None:
+            out = _RangeOut()
+            _one_range(
+                _draining(iter_mbox_range(path, *ranges[k]), inboxes, outs), collector, hops, out
+            )
+            outs[k] = out
+            report(sum(ranges[j][1] - ranges[j][0] for j in outs),
+                   sum(rows for o in outs.values() for _, rows in o.info))  # fmt: skip
+        for inbox in inboxes:
+            inbox.finish(outs)
     finally:
         for inbox in inboxes:
             inbox.close()
+    for k in range(len(ranges)):
+        out = outs[k]
+        for chunk, rows in out.hops:
+            hops.add_chunk(chunk, rows)
+        for chunk, rows in out.info:
+            collector.info.add_chunk(chunk, rows)
+        collector.issues.extend(out.issues)
+        collector.headers_read += out.headers_read
+        collector.headers_lost += out.headers_lost
+
+
+# The ranges shrink as they go (guided scheduling): the first ``n`` each hold 1/(2n) of the
+# file, the next ``n`` half as much, and so on down to about 1/(32n); taken one after the
+# other, they let every process finish within a small range of the others, with few ranges.
+SMALLEST_SHARE = 16
+
+
+def _shrinking(size: int, n: int) -> list[tuple[int, int]]:
+    """Byte ranges covering ``size`` bytes for ``n`` processes, shrinking (see above)."""
+    bounds = [0]
+    left, share = size, 2
+    while left > 0 and share <= SMALLEST_SHARE:
+        step = max(1, size // (share * n))
+        for _ in range(n):
+            if left <= 0:
+                break
+            bounds.append(bounds[-1] + min(step, left))
+            left = size - bounds[-1]
+        share *= 2
+    if left > 0:  # what the shrinking left: the last, small ranges
+        step = max(1, -(-left // n))
+        while bounds[-1] < size:
+            bounds.append(min(size, bounds[-1] + step))
+    return list(itertools.pairwise(bounds))
 
 
 def _workers(workers: int | None) -> int:
@@ -363,7 +453,8 @@ def _splittable(inp: InputLike, n: int) -> list[tuple[int, int]] | None:
             return None
     except OSError:
         return None
-    ranges = mbox_ranges(inp, n)
+    whole = mbox_ranges(inp, 1)  # None unless a plain mbox file
+    ranges = _shrinking(whole[-1][1], n) if whole else None
     return ranges if ranges and len(ranges) > 1 else None
 
 
@@ -385,14 +476,17 @@ def _read(
         if ranges is None:
             hops.extend(collector.hops(iter_messages([inp], progress=progress)))
             continue
+        size, before = ranges[-1][1], collector.info.rows
 
-        def done(k: int, number: int = number, ranges: list[tuple[int, int]] = ranges) -> None:
+        def report(
+            done: int, messages: int, number: int = number, size: int = size, before: int = before
+        ) -> None:
             if progress is not None:
-                files = number - 1 + (k == len(ranges))
-                size = ranges[-1][1]
-                progress(Progress(files, len(plans), ranges[k - 1][1], size, collector.info.rows))
+                files = number - (done < size)
+                progress(Progress(files, len(plans), done, size, before + messages))
 
-        _read_ranges(os.fspath(cast(str, inp)), ranges, collector, hops, done)
+        _read_ranges(os.fspath(cast(str, inp)), ranges, collector, hops, n - 1, report)
+        report(size, collector.info.rows - before)
     return _Part(
         hops.finish(), collector.info.finish(), collector.issues, collector.headers_read,
         collector.headers_lost,

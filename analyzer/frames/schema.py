@@ -93,7 +93,8 @@ class FrameBuilder:
 
     Attributes:
         schema: the frame's declared columns.
-        rows: rows added so far.
+        rows: rows added so far (less those handed to ``on_chunk``).
+        on_chunk: where converted chunks go instead of this builder (None: kept here).
     """
 
     def __init__(
@@ -106,7 +107,7 @@ class FrameBuilder:
         self.schema = schema
         self._row = row
         self._chunk = chunk
-        self._on_chunk = on_chunk
+        self.on_chunk = on_chunk
         self._buffer: list[Sequence[object]] = []
         self._parts: list[list[Any]] = [[] for _ in schema.columns]
         self._codes = [
@@ -154,8 +155,9 @@ class FrameBuilder:
             else:  # numbers, booleans, times: compact numpy values and a null mask
                 arr = pa.array(values, type=_ARROW_TYPES[col.kind], from_pandas=True)
                 chunk.append(_numpy_part(col.kind, arr))
-        if self._on_chunk is not None:
-            self._on_chunk(chunk, rows)
+        if self.on_chunk is not None:
+            self.rows -= rows  # handed on: no longer this builder's
+            self.on_chunk(chunk, rows)
         else:
             for parts, part in zip(self._parts, chunk, strict=True):
                 parts.append(part)
