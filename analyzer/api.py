@@ -251,52 +251,43 @@ class _RangeOut:
     headers_lost: int = 0
 
 
-def _claim(counter: Any, total: int) -> int | None:
-    """The next range nobody has taken yet (``counter`` is shared by every process)."""
-    with counter.get_lock():
-        k = int(counter.value)
-        counter.value = k + 1
-    return k if k < total else None
-
-
-def _one_range(
-    records: Iterable[RawMessage | ParseIssue],
-    collector: _Collector,
-    hops: FrameBuilder,
-    out: _RangeOut,
-) -> None:
-    """Read one range with ``collector`` and ``hops``, everything it gives going to ``out``."""
-    hops.on_chunk = lambda chunk, rows: out.hops.append((chunk, rows))
-    collector.info.on_chunk = lambda chunk, rows: out.info.append((chunk, rows))
-    issues, read, lost = collector.issues, collector.headers_read, collector.headers_lost
-    collector.issues = out.issues
-    try:
-        hops.extend(collector.hops(records))
-        hops.drain()
-        collector.info.drain()
-    finally:
-        out.headers_read = collector.headers_read - read
-        out.headers_lost = collector.headers_lost - lost
-        collector.issues, collector.headers_read, collector.headers_lost = issues, read, lost
-        hops.on_chunk = collector.info.on_chunk = None
+def _claim(ends: Any, front: bool) -> int | None:
+    """The next range nobody has taken yet: from the front (this process) or the back (the
+    workers); ``ends`` (shared by every process) holds the first and last free range."""
+    with ends.get_lock():
+        first, last = int(ends[0]), int(ends[1])
+        if first > last:
+            return None
+        if front:
+            ends[0] = first + 1
+            return first
+        ends[1] = last - 1
+        return last
 
 
 def _range_worker(
     conn: Connection,
     path: str,
     ranges: list[tuple[int, int]],
-    counter: Any,
+    ends: Any,
     patterns: tuple[str, ...],
 ) -> None:
-    """A worker process: reads the ranges it claims, and sends each one's output when done."""
+    """A worker process: reads the ranges it claims from the back of the file, sending the
+    converted chunks of each as they come (a few thousand rows each, whatever the range's
+    size), then its issues and counts."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller handles Ctrl-C and stops us
     try:
         collector = _Collector(TrustPolicy(patterns))
         hops = hops_builder()
-        while (k := _claim(counter, len(ranges))) is not None:
-            out = _RangeOut()
-            _one_range(iter_mbox_range(path, *ranges[k]), collector, hops, out)
-            conn.send(("range", k, out))
+        while (k := _claim(ends, front=False)) is not None:
+            hops.on_chunk = lambda chunk, rows, k=k: conn.send(("hops", k, chunk, rows))
+            collector.info.on_chunk = lambda chunk, rows, k=k: conn.send(("info", k, chunk, rows))
+            collector.issues, collector.headers_read, collector.headers_lost = [], 0, 0
+            hops.extend(collector.hops(iter_mbox_range(path, *ranges[k])))
+            hops.drain()
+            collector.info.drain()
+            counts = (collector.issues, collector.headers_read, collector.headers_lost)
+            conn.send(("end", k, *counts))
         conn.send(("done",))
     except BrokenPipeError:
         pass  # the caller stopped reading (it failed or was interrupted)
@@ -307,7 +298,7 @@ def _range_worker(
 
 
 class _Inbox:
-    """What one worker has sent so far: the output of each range it read."""
+    """What one worker has sent so far, gathered per range."""
 
     def __init__(self, conn: Connection, process: BaseProcess) -> None:
         self.conn = conn
@@ -315,12 +306,19 @@ class _Inbox:
         self.done = False
 
     def _take(self, message: tuple[Any, ...], outs: dict[int, _RangeOut]) -> None:
-        if message[0] == "range":
-            outs[message[1]] = message[2]
-        elif message[0] == "error":
+        kind = message[0]
+        if kind == "error":
             raise RuntimeError(f"reading a part of the mailbox failed: {message[1]}")
-        else:
+        if kind == "done":
             self.done = True
+            return
+        out = outs.setdefault(message[1], _RangeOut())
+        if kind == "hops":
+            out.hops.append((message[2], message[3]))
+        elif kind == "info":
+            out.info.append((message[2], message[3]))
+        else:  # "end": the range's issues and counts
+            out.issues, out.headers_read, out.headers_lost = message[2], message[3], message[4]
 
     def drain(self, outs: dict[int, _RangeOut]) -> None:
         """Take what has arrived, without waiting (the worker waits while its pipe is full)."""
@@ -368,40 +366,35 @@ def _read_ranges(
     workers: int,
     report: Callable[[int, int], None],
 ) -> None:
-    """A plain mbox in byte ranges: this process and ``workers`` forked ones take the ranges
-    one after the other from a shared counter (so all finish together, however the messages
-    are spread), each range's output kept apart; then the ranges go into the frames in file
-    order. The chunks become part of the frame as they are (no copy, no frame per range to
-    concatenate), so the memory beyond the frame does not grow with the file. ``report``
-    gets the bytes and messages of the ranges finished so far, as they come in."""
+    """A plain mbox in byte ranges: this process takes them one after the other from the
+    front of the file, straight into the frames; ``workers`` forked ones take them from the
+    back, each range's output sent here when done. Where the two meet depends on how fast
+    each goes, so all finish together however the messages are spread. The workers' chunks
+    become part of the frame as they are, after this process's rows, in file order (no copy,
+    no frame per range to concatenate): the memory beyond the frame does not grow with the
+    file. ``report`` gets the bytes and messages read here so far."""
     context = multiprocessing.get_context("fork")
-    counter = context.Value("i", 0)
-    hops.drain()  # rows of earlier inputs stay before this file's
-    collector.info.drain()
+    ends = context.Array("i", [0, len(ranges) - 1])
     outs: dict[int, _RangeOut] = {}
     inboxes: list[_Inbox] = []
     try:
         for _ in range(workers):
             receive, send = context.Pipe(duplex=False)
-            args = (send, path, ranges, counter, collector.policy.patterns)
+            args = (send, path, ranges, ends, collector.policy.patterns)
             worker = context.Process(target=_range_worker, args=args, daemon=True)
             worker.start()
             send.close()
             inboxes.append(_Inbox(receive, worker))
-        while (k := _claim(counter, len(ranges))) is not None:
-            out = _RangeOut()
-            _one_range(
-                _draining(iter_mbox_range(path, *ranges[k]), inboxes, outs), collector, hops, out
-            )
-            outs[k] = out
-            report(sum(ranges[j][1] - ranges[j][0] for j in outs),
-                   sum(rows for o in outs.values() for _, rows in o.info))  # fmt: skip
+        start = collector.info.rows
+        while (k := _claim(ends, front=True)) is not None:
+            hops.extend(collector.hops(_draining(iter_mbox_range(path, *ranges[k]), inboxes, outs)))
+            report(ranges[k][1] - ranges[0][0], collector.info.rows - start)
         for inbox in inboxes:
             inbox.finish(outs)
     finally:
         for inbox in inboxes:
             inbox.close()
-    for k in range(len(ranges)):
+    for k in sorted(outs):
         out = outs[k]
         for chunk, rows in out.hops:
             hops.add_chunk(chunk, rows)
@@ -412,28 +405,21 @@ def _read_ranges(
         collector.headers_lost += out.headers_lost
 
 
-# The ranges shrink as they go (guided scheduling): the first ``n`` each hold 1/(2n) of the
-# file, the next ``n`` half as much, and so on down to about 1/(32n); taken one after the
-# other, they let every process finish within a small range of the others, with few ranges.
-SMALLEST_SHARE = 16
+# The ranges shrink toward the middle of the file, where this process (from the front) and
+# the workers (from the back) meet: the first range holds half of this process's share
+# (1/n of the file), the next a quarter ..., and the same from the back for the workers'
+# share; so there are few ranges, and the last ones taken are small.
+HALVINGS = 5
 
 
-def _shrinking(size: int, n: int) -> list[tuple[int, int]]:
-    """Byte ranges covering ``size`` bytes for ``n`` processes, shrinking (see above)."""
-    bounds = [0]
-    left, share = size, 2
-    while left > 0 and share <= SMALLEST_SHARE:
-        step = max(1, size // (share * n))
-        for _ in range(n):
-            if left <= 0:
-                break
-            bounds.append(bounds[-1] + min(step, left))
-            left = size - bounds[-1]
-        share *= 2
-    if left > 0:  # what the shrinking left: the last, small ranges
-        step = max(1, -(-left // n))
-        while bounds[-1] < size:
-            bounds.append(min(size, bounds[-1] + step))
+def _two_ended(size: int, n: int) -> list[tuple[int, int]]:
+    """Byte ranges covering ``size`` bytes for this process and ``n - 1`` workers."""
+    front = [size // n >> k for k in range(1, HALVINGS + 1)]
+    back = [(size - size // n) >> k for k in range(1, HALVINGS + 1)]
+    middle = size - sum(front) - sum(back)
+    pieces = [*front, *([middle // 2, middle - middle // 2] if middle > 1 else [middle]),
+              *reversed(back)]  # fmt: skip
+    bounds = [0, *itertools.accumulate(p for p in pieces if p > 0)]
     return list(itertools.pairwise(bounds))
 
 
@@ -454,7 +440,7 @@ def _splittable(inp: InputLike, n: int) -> list[tuple[int, int]] | None:
     except OSError:
         return None
     whole = mbox_ranges(inp, 1)  # None unless a plain mbox file
-    ranges = _shrinking(whole[-1][1], n) if whole else None
+    ranges = _two_ended(whole[-1][1], n) if whole else None
     return ranges if ranges and len(ranges) > 1 else None
 
 
