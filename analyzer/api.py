@@ -73,12 +73,10 @@ class MailboxFrames:
 class _Collector:
     """Streams hops to the frame builder while keeping per-message facts and issues."""
 
-    def __init__(
-        self, policy: TrustPolicy, on_info: Callable[[list[Any], int], None] | None = None
-    ) -> None:
+    def __init__(self, policy: TrustPolicy) -> None:
         self.policy = policy
         self.parser = ReceivedParser()
-        self.info = FrameBuilder(MESSAGE_INFO, _same, on_chunk=on_info)
+        self.info = FrameBuilder(MESSAGE_INFO, _same)
         self.issues: list[ParseIssue] = []
         self.headers_read = 0
         self.headers_lost = 0
