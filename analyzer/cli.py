@@ -10,16 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TextIO
 
 from analyzer import api
+from analyzer.report.progress import ProgressBar
 from analyzer.report.tables import TableFormat, render_table
 from analyzer.report.terminal import safe_text
-from analyzer.sources.mailbox import Progress
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -45,49 +43,6 @@ class Command:
     help: str
     arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
-
-
-class ProgressBar:
-    """Progress on stderr, only for a terminal; silent otherwise or with --quiet."""
-
-    def __init__(self, stream: TextIO, enabled: bool) -> None:
-        self.stream = stream
-        self.enabled = enabled and stream.isatty()
-        self.start = time.monotonic()
-        self.last = 0.0
-
-    def __call__(self, p: Progress) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self.last < 0.2:
-            return
-        self.last = now
-        eta = ""
-        if p.bytes_total:
-            frac = min(p.bytes_done / p.bytes_total, 1.0)
-            if frac > 0:
-                eta = f" ETA {max((now - self.start) * (1 / frac - 1), 0):.0f}s"
-            done = f"{frac:6.1%}"
-        else:
-            done = f"{p.bytes_done >> 20} MiB"
-        self.stream.write(
-            f"\r files {p.files_done}/{p.files_total}  messages {p.messages}  {done}{eta}   "
-        )
-        self.stream.flush()
-
-    def lines(self, origin: str, lines: int) -> None:
-        """Progress of log reading: the file and the lines read so far."""
-        now = time.monotonic()
-        if not self.enabled or now - self.last < 0.2:
-            return
-        self.last = now
-        name = safe_text(os.path.basename(origin))[-40:]
-        self.stream.write(f"\r {name}: {lines:,} lines  {now - self.start:.0f}s   ")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\r" + " " * 78 + "\r")
-            self.stream.flush()
 
 
 def _write(data: str | bytes, output: str | None) -> None:

@@ -21,7 +21,6 @@ Pure: events in, (annotated event, deliveries) out.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import replace
 from datetime import datetime
 
 from analyzer.logs.delivery_rows import (
@@ -37,6 +36,15 @@ from analyzer.logs.delivery_rows import (
     trust_failure,
 )
 from analyzer.logs.notices import NoticeBook, NoticeColumns
+from analyzer.logs.sessions import (
+    SessionKey,
+    _failure_for,
+    _Message,
+    _same_peer,
+    _Session,
+    _starts_connection,
+    as_noise,
+)
 from analyzer.logs.taxonomy import is_shutdown_noise, more_specific
 from analyzer.model.logs import (
     Delivery,
@@ -60,66 +68,11 @@ _FAILURES = frozenset(
     {EventKind.TLS_FAILED, EventKind.CERTIFICATE_FAILED, EventKind.CONNECTION_LOST}
 )
 
-SessionKey = tuple[str, str, object]  # (host, syslog tag, session id or pid)
 __all__ = ["Correlator", "SessionKey", "SessionTls", "as_noise", "session_tls"]
-
-
-def as_noise(ev: TlsEvent) -> TlsEvent:
-    """``ev`` re-read as the close of a good TLS session (not a failure)."""
-    return replace(ev, kind=EventKind.TLS_NOISE, failure_category=None, rfc8460_result_type=None)
-
-
-class _Session:
-    """Mutable state of one open SMTP session (internal to the correlator)."""
-
-    __slots__ = ("failure", "failure_ip", "peer_ip", "received", "tls")
-
-    def __init__(self, peer_ip: str = "") -> None:
-        self.peer_ip = peer_ip
-        self.tls: SessionTls | None = None
-        self.failure: FailureCategory | None = None
-        self.failure_ip = ""
-        self.received: list[TlsEvent] = []
-
-
-class _Message:
-    """Mutable state of one queued message (internal to the correlator)."""
-
-    __slots__ = ("attempts", "failures", "last", "message_id", "pending_noise", "sender")
-
-    def __init__(self) -> None:
-        self.last: DeliveryRow | None = None
-        self.pending_noise: TlsEvent | None = None
-        self.sender = ""
-        self.message_id = ""
-        self.attempts: dict[str, int] = {}
-        self.failures: dict[str, FailureCategory] = {}  # recipient ("" = any) -> category
-
-
-def _same_peer(a: str, b: str) -> bool:
-    return not a or not b or a == b
-
 
 # Exim's texts for a status given without connecting (sample_data/lab/exim/mainlog:
 # "defer (-54): retry time not reached for any host", "** rcpt: retry timeout exceeded")
 _RESTATED = ("retry time not reached", "retry timeout exceeded")
-
-
-def _starts_connection(ev: TlsEvent) -> bool:
-    """Sendmail logs one ``STARTTLS=client`` line (session or ``error: connect failed``) per
-    outbound connection, before anything else of it (tls.c, deliver.c); its queue runner
-    reuses one pid for many connections."""
-    return (
-        ev.mta is Mta.SENDMAIL
-        and ev.direction is Direction.OUTBOUND
-        and (ev.kind is EventKind.TLS_ESTABLISHED or ev.detail.startswith("error: connect"))
-    )
-
-
-def _failure_for(sess: _Session | None, peer_ip: str) -> FailureCategory | None:
-    if sess is None or sess.failure is None or not _same_peer(sess.failure_ip, peer_ip):
-        return None
-    return sess.failure
 
 
 class Correlator:
