@@ -35,6 +35,8 @@ class ParseYield:
         headers_understood: of those, matched by a writer's grammar.
         lines: log lines turned into events or issues.
         lines_understood: of those, turned into events.
+        gaps: log lines saying that other lines are missing (issues of kind ``gap``: folded
+            repeats, rate-limit notices, journald suppressions), understood but counted apart.
     """
 
     table: pd.DataFrame
@@ -43,6 +45,7 @@ class ParseYield:
     headers_understood: int
     lines: int
     lines_understood: int
+    gaps: int = 0
 
     @property
     def header_share(self) -> float:
@@ -146,4 +149,5 @@ def parse_yield(
         headers_understood=sum(r[3] for r in header_rows),
         lines=log_lines[0] if log_lines else sum(r[2] for r in line_rows),
         lines_understood=(log_lines[1] + gaps) if log_lines else sum(r[3] for r in line_rows),
+        gaps=gaps,
     )

@@ -15,7 +15,7 @@ import pandas as pd
 
 from analyzer.metrics.common import Tally
 from analyzer.metrics.result import Analysis
-from analyzer.report.sections import all_issues, log_gaps
+from analyzer.report.sections import all_issues
 from analyzer.report.tables import _json_value
 
 MAX_ISSUES = 200
@@ -124,7 +124,7 @@ def _issues(a: Analysis) -> dict[str, Any]:
     return {
         "total": len(both),
         "by_kind": {str(k): int(n) for k, n in sorted(kinds.items())},
-        "gaps": log_gaps(both),
+        "gaps": a.parse_yield.gaps,
         "examples": records(both.head(MAX_ISSUES)),
     }
 

@@ -16,7 +16,6 @@ import pandas as pd
 
 from analyzer.metrics.common import Tally
 from analyzer.metrics.result import Analysis
-from analyzer.model.common import IssueKind
 
 MAX_ROWS = 20
 
@@ -129,14 +128,6 @@ _TALLY_COLS: tuple[Column, ...] = (
     ("unknown", "unknown", cell), ("encrypted_share", "enc %", pct),
     ("plaintext_share", "plain %", pct), ("unknown_share", "unknown %", pct),
 )  # fmt: skip
-
-
-def log_gaps(issues: pd.DataFrame) -> int:
-    """Issue rows of kind ``gap``: log lines saying that lines are missing (folded repeats,
-    rate-limit notices, journald suppressions)."""
-    if issues.empty:
-        return 0
-    return int((issues["kind"].astype("string") == IssueKind.GAP.value).sum())
 
 
 def all_issues(a: Analysis) -> pd.DataFrame:
@@ -341,7 +332,7 @@ def _yield(a: Analysis) -> Section:
                             ("raw", "text", cell)], "Not understood")  # fmt: skip
     blocks: list[Block] = [head, by]
     issues = all_issues(a)
-    gaps = log_gaps(issues)
+    gaps = y.gaps
     if gaps:  # lines the log itself says are missing: no reader can get them back
         blocks.insert(1, f"log gaps: {gaps:,} (the log says lines are missing)")
     if len(y.examples):
