@@ -11,12 +11,9 @@ import itertools
 import multiprocessing
 import os
 import re
-import signal
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import Any, BinaryIO, cast
 
 import pandas as pd
@@ -35,6 +32,7 @@ from analyzer.received.chain import TrustPolicy, assemble
 from analyzer.received.fields import parse_date
 from analyzer.received.headerblock import split_headers
 from analyzer.received.template import ReceivedParser
+from analyzer.sources import forked
 from analyzer.sources.mailbox import (
     PARALLEL_MIN,
     Progress,
@@ -264,7 +262,7 @@ def _claim(ends: Any, front: bool) -> int | None:
 
 
 def _range_worker(
-    conn: Connection,
+    send: Connection,
     path: str,
     ranges: list[tuple[int, int]],
     ends: Any,
@@ -273,40 +271,28 @@ def _range_worker(
     """A worker process: reads the ranges it claims from the back of the file, sending the
     converted chunks of each as they come (a few thousand rows each, whatever the range's
     size), then its issues and counts."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller handles Ctrl-C and stops us
-    try:
-        collector = _Collector(TrustPolicy(patterns))
-        hops = hops_builder()
-        while (k := _claim(ends, front=False)) is not None:
-            hops.on_chunk = lambda chunk, rows, k=k: conn.send(("hops", k, chunk, rows))
-            collector.info.on_chunk = lambda chunk, rows, k=k: conn.send(("info", k, chunk, rows))
-            collector.issues, collector.headers_read, collector.headers_lost = [], 0, 0
-            hops.extend(collector.hops(iter_mbox_range(path, *ranges[k])))
-            hops.drain()
-            collector.info.drain()
-            counts = (collector.issues, collector.headers_read, collector.headers_lost)
-            conn.send(("end", k, *counts))
-        conn.send(("done",))
-    except BrokenPipeError:
-        pass  # the caller stopped reading (it failed or was interrupted)
-    except Exception:  # the one boundary of a worker: hand the failure to the caller
-        conn.send(("error", traceback.format_exc()))
-    finally:
-        conn.close()
+    collector = _Collector(TrustPolicy(patterns))
+    hops = hops_builder()
+    while (k := _claim(ends, front=False)) is not None:
+        hops.on_chunk = lambda chunk, rows, k=k: send.send(("hops", k, chunk, rows))
+        collector.info.on_chunk = lambda chunk, rows, k=k: send.send(("info", k, chunk, rows))
+        collector.issues, collector.headers_read, collector.headers_lost = [], 0, 0
+        hops.extend(collector.hops(iter_mbox_range(path, *ranges[k])))
+        hops.drain()
+        collector.info.drain()
+        send.send(("end", k, collector.issues, collector.headers_read, collector.headers_lost))
+    send.send(("done",))
 
 
 class _Inbox:
     """What one worker has sent so far, gathered per range."""
 
-    def __init__(self, conn: Connection, process: BaseProcess) -> None:
-        self.conn = conn
-        self.process = process
+    def __init__(self, child: forked.Child) -> None:
+        self.child = child
         self.done = False
 
     def _take(self, message: tuple[Any, ...], outs: dict[int, _RangeOut]) -> None:
         kind = message[0]
-        if kind == "error":
-            raise RuntimeError(f"reading a part of the mailbox failed: {message[1]}")
         if kind == "done":
             self.done = True
             return
@@ -320,27 +306,13 @@ class _Inbox:
 
     def drain(self, outs: dict[int, _RangeOut]) -> None:
         """Take what has arrived, without waiting (the worker waits while its pipe is full)."""
-        while not self.done and self.conn.poll():
-            self._take(self.conn.recv(), outs)
+        while not self.done and self.child.poll():
+            self._take(self.child.recv(), outs)
 
     def finish(self, outs: dict[int, _RangeOut]) -> None:
         """Wait for the worker's last range."""
         while not self.done:
-            try:
-                message = self.conn.recv()
-            except EOFError:
-                raise RuntimeError(
-                    f"a mailbox reading process ended without finishing (exit code "
-                    f"{self.process.exitcode})"
-                ) from None
-            self._take(message, outs)
-
-    def close(self) -> None:
-        self.conn.close()
-        self.process.join(timeout=5)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join()
+            self._take(self.child.recv(), outs)
 
 
 def _draining(
@@ -371,18 +343,15 @@ def _read_ranges(
     become part of the frame as they are, after this process's rows, in file order (no copy,
     no frame per range to concatenate): the memory beyond the frame does not grow with the
     file. ``report`` gets the bytes and messages read here so far."""
-    context = multiprocessing.get_context("fork")
-    ends = context.Array("i", [0, len(ranges) - 1])
+    ends = multiprocessing.get_context("fork").Array("i", [0, len(ranges) - 1])
     outs: dict[int, _RangeOut] = {}
     inboxes: list[_Inbox] = []
     try:
         for _ in range(workers):
-            receive, send = context.Pipe(duplex=False)
-            args = (send, path, ranges, ends, collector.policy.patterns)
-            worker = context.Process(target=_range_worker, args=args, daemon=True)
-            worker.start()
-            send.close()
-            inboxes.append(_Inbox(receive, worker))
+            args = (path, ranges, ends, collector.policy.patterns)
+            inboxes.append(
+                _Inbox(forked.start(_range_worker, args, "reading a part of the mailbox"))
+            )
         start = collector.info.rows
         while (k := _claim(ends, front=True)) is not None:
             hops.extend(collector.hops(_draining(iter_mbox_range(path, *ranges[k]), inboxes, outs)))
@@ -391,7 +360,7 @@ def _read_ranges(
             inbox.finish(outs)
     finally:
         for inbox in inboxes:
-            inbox.close()
+            inbox.child.stop()
     for k in sorted(outs):
         out = outs[k]
         for chunk, rows in out.hops:
@@ -424,7 +393,7 @@ def _two_ended(size: int, n: int) -> list[tuple[int, int]]:
 def _workers(workers: int | None) -> int:
     if workers is not None:
         return max(1, workers)
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not forked.can_fork():
         return 1  # a worker must not re-import the caller's program (spawn): stay in-process
     return max(1, min(os.cpu_count() or 1, 8))
 

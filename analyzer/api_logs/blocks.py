@@ -15,10 +15,7 @@ memory stays bounded by a few blocks.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
-import signal
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -30,6 +27,7 @@ from analyzer.frames.fast_postfix import BlockRead, FastPostfix
 from analyzer.logs.joiner import Assembler, folded_lines
 from analyzer.logs.prefix import PrefixContext
 from analyzer.model.common import IssueKind, ParseIssue
+from analyzer.sources import forked
 from analyzer.sources.logs import LogFile, TextLine, head_text, iter_blocks, open_file
 
 Progress = Callable[[str, int], None]
@@ -250,7 +248,7 @@ def can_read_ahead(plan: list[LogFile | Stream], workers: int | None) -> bool:
     more than one CPU and at least ``AHEAD_MIN`` bytes of files."""
     if workers == 1 or any(isinstance(i, Stream) for i in plan):
         return False
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not forked.can_fork():
         return False
     if workers is not None:
         return True
@@ -260,54 +258,15 @@ def can_read_ahead(plan: list[LogFile | Stream], workers: int | None) -> bool:
 
 def ahead(plan: list[LogFile | Stream], zone: tzinfo) -> Iterator[Step]:
     """``steps(plan, zone)``, produced in a child process while the caller consumes them."""
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_produce, args=(send, plan, zone), daemon=True)
-    child.start()
-    send.close()
+    child = forked.start(_produce, (plan, zone), "reading the logs")
     try:
-        while True:
-            try:
-                message = receive.recv()
-            except EOFError:
-                raise RuntimeError(
-                    f"the log reading process ended without finishing (exit code "
-                    f"{child.exitcode if not child.is_alive() else 'none yet'})"
-                ) from None
-            if message is None:
-                return
-            if isinstance(message, _Failure):
-                raise RuntimeError(f"reading the logs failed: {message.text}")
+        while (message := child.recv()) is not None:
             yield message
     finally:
-        receive.close()
-        child.join(timeout=5)
-        if child.is_alive():
-            child.terminate()
-            child.join()
-
-
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    """An exception in the child, as text (not every exception can be pickled).
-
-    Attributes:
-        text: the traceback.
-    """
-
-    text: str
+        child.stop()
 
 
 def _produce(send: Connection, plan: list[LogFile | Stream], zone: tzinfo) -> None:
-    # Ctrl-C reaches the whole process group: the caller handles it and stops this process.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        for step in steps(plan, zone):
-            send.send(step)
-        send.send(None)
-    except BrokenPipeError:
-        pass  # the caller stopped reading (it failed or was interrupted)
-    except Exception:  # the one boundary of the child: hand the failure to the caller
-        send.send(_Failure(traceback.format_exc()))
-    finally:
-        send.close()
+    for step in steps(plan, zone):
+        send.send(step)
+    send.send(None)

@@ -1,0 +1,99 @@
+"""Forked child processes that read for the caller and send it what they read over a pipe.
+
+Used by the mailbox reader (byte ranges read by workers) and the log reader (blocks read
+ahead). Fork only: a child must not re-import the caller's program, as ``spawn`` would. The
+child ignores Ctrl-C (it reaches the whole process group; the caller handles it and stops the
+child). An exception in the child reaches the caller as the text of its traceback, since not
+every exception can be pickled; a caller that stops reading ends the child by the broken
+pipe. Memory stays bounded: a child waits while its pipe is full.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """An exception in the child, as text.
+
+    Attributes:
+        text: its traceback.
+    """
+
+    text: str
+
+
+@dataclass(slots=True)
+class Child:
+    """The caller's end of one child process.
+
+    Attributes:
+        conn: what the child sends arrives here.
+        process: the child.
+        what: what it does, for error messages (``reading the logs``).
+    """
+
+    conn: Connection
+    process: BaseProcess
+    what: str
+
+    def poll(self) -> bool:
+        """Whether a message is waiting."""
+        return self.conn.poll()
+
+    def recv(self) -> Any:
+        """The next message; the child's failure, or its end before it finished, is raised
+        here as a ``RuntimeError``."""
+        try:
+            message = self.conn.recv()
+        except EOFError:
+            code = self.process.exitcode
+            raise RuntimeError(
+                f"{self.what}: the process ended without finishing (exit code {code})"
+            ) from None
+        if isinstance(message, _Failure):
+            raise RuntimeError(f"{self.what} failed: {message.text}")
+        return message
+
+    def stop(self) -> None:
+        """Close the pipe (a child still sending ends) and wait for the child."""
+        self.conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+
+
+def start(target: Callable[..., None], args: tuple[Any, ...], what: str) -> Child:
+    """A forked child running ``target(send, *args)``, where ``send`` is its end of the pipe."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_run, args=(target, send, args), daemon=True)
+    process.start()
+    send.close()
+    return Child(receive, process, what)
+
+
+def can_fork() -> bool:
+    """Whether this platform can start such children."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _run(target: Callable[..., None], send: Connection, args: tuple[Any, ...]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        target(send, *args)
+    except BrokenPipeError:
+        pass  # the caller stopped reading (it failed or was interrupted)
+    except Exception:  # the one boundary of a child: hand the failure to the caller
+        send.send(_Failure(traceback.format_exc()))
+    finally:
+        send.close()
