@@ -303,3 +303,49 @@ def test_stamp_outside_the_frame_time_range(tmp_path: Path) -> None:
     slow, fast = _both(log)
     assert_same(slow, fast)
     assert fast.events["timestamp"].isna().tolist() == [True, False]
+
+
+# One block holding both stamp forms and the prefix shapes the message offset depends on:
+# no pid, no space after the colon, an RFC 3339 line whose host is a level word (read as no
+# host by prefix._ISO's rule), a Solaris "[ID ...]" message, and lines of one form only.
+_PREFIX_SHAPES = [
+    "Nov 27 21:28:44 vm postfix/qmgr[6]: 9A77F164183: removed",
+    "Nov  7 21:28:44 vm postfix/qmgr: 9A77F164184: removed",
+    "Nov 27 21:28:44 vm postfix/qmgr[6]:9A77F164185: removed",
+    "2026-11-27T21:28:44.443482+00:00 vm postfix/qmgr[6]: 9A77F164186: removed",
+    "2026-11-27T21:28:44+0000 vm postfix/qmgr: 9A77F164187: removed",
+    "2026-11-27T21:28:44Z WARNING postfix/qmgr[6]: 9A77F164188: removed",
+    "Nov 27 21:28:44 vm postfix/qmgr[6]: [ID 197553 mail.info] 9A77F164189: removed",
+    "Nov 27 21:28:44 vm postfix/qmgr[6]:  9A77F16418A: removed",
+]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [_PREFIX_SHAPES, _PREFIX_SHAPES[:3] + _PREFIX_SHAPES[6:], _PREFIX_SHAPES[3:6]],
+    ids=["mixed", "rfc3164-only", "rfc3339-only"],
+)
+def test_prefix_shapes_in_one_block(lines: list[str], tmp_path: Path) -> None:
+    log = tmp_path / "prefixes.log"
+    log.write_text("\n".join(lines) + "\n", encoding="ascii")
+    slow, fast = _both(log)
+    assert_same(slow, fast)
+    read = FastPostfix(PrefixContext("x", datetime(2026, 11, 28, tzinfo=UTC), UTC)).read(lines, 1)
+    taken = read.events["queue_id"].to_pylist()
+    expected = {
+        "Nov 27 21:28:44 vm postfix/qmgr[6]: 9A77F164183: removed": "9A77F164183",
+        "Nov  7 21:28:44 vm postfix/qmgr: 9A77F164184: removed": "9A77F164184",
+        "Nov 27 21:28:44 vm postfix/qmgr[6]:9A77F164185: removed": "9A77F164185",
+        "2026-11-27T21:28:44.443482+00:00 vm postfix/qmgr[6]: 9A77F164186: removed": (
+            "9A77F164186"
+        ),
+        "2026-11-27T21:28:44+0000 vm postfix/qmgr: 9A77F164187: removed": "9A77F164187",
+    }
+    assert taken == [expected[x] for x in lines if x in expected]
+    # The level-word and "[ID" lines go to the per-line reader; a queue id after two spaces
+    # is no queue id (postfix._QID), so that line says nothing the reader uses.
+    unrelated = [x for x in lines if ":  " in x]
+    assert [lines[i] for i in read.slow] == [
+        x for x in lines if x not in expected and x not in unrelated
+    ]
+    assert read.unrelated == len(unrelated)

@@ -142,9 +142,12 @@ class _Sessions:
         key = (self.host[v], self.service[v], self.pid[v])
         peer_ip = self.peer_ip[v]
         if kind in _TLS:
-            facts = SessionTls(
-                peer_ip, self.trust[v], self.tls_version[v], self.cipher[v], self.bits[v]
-            )
+            values = (peer_ip, self.trust[v], self.tls_version[v], self.cipher[v], self.bits[v])
+            facts = _FACTS.get(values)
+            if facts is None:  # frozen: one record per distinct session, shared
+                facts = _FACTS[values] = SessionTls(*values)
+                if len(_FACTS) > FACTS_LIMIT:
+                    _FACTS.clear()
             correlator.tls_session(key, facts, False, self.port[v], stamp, self.direction[v])
             return False
         return correlator.session_failure(
@@ -152,6 +155,9 @@ class _Sessions:
         )
 
 
+# The TLS facts of sessions by value (bounded: cleared when full).
+_FACTS: dict[tuple[Any, ...], SessionTls] = {}
+FACTS_LIMIT = 4096
 # The columns of ``_Sessions``, in the order of its fields.
 _SESSION_COLUMNS = ("host", "service", "pid", "peer_ip", "peer_port", "direction", "trust",
                     "tls_version", "cipher", "bits", "failure_category", "detail")  # fmt: skip

@@ -139,10 +139,10 @@ class FastPostfix:
         """Read the lines ``texts`` (numbered from ``first_line_no``)."""
         lines = pa.array(texts, pa.large_string())
         n = len(lines)
-        pre, msg, ok = self._prefixes(lines)
+        pre, messages, msg, ok = self._prefixes(lines, texts)
         qid = pc.extract_regex(msg, QID)
         is_qid = pc.is_valid(qid)
-        rest = pc.replace_substring_regex(msg, QID, "", max_replacements=1)
+        rest = pa.array(_after(messages, qid, ("qid",), 2), pa.large_string())
         expired = pc.ends_with(rest, EXPIRED)
         candidates = {
             "status": pc.and_(is_qid, pc.starts_with(rest, "to=")),
@@ -198,34 +198,43 @@ class FastPostfix:
         return self._finish(parts, slow, int(np.count_nonzero(quiet.to_numpy(False))))
 
     @staticmethod
-    def _prefixes(lines: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
-        """Prefix fields, messages, and which lines the vectorised reader may take."""
+    def _prefixes(
+        lines: pa.Array, texts: list[str]
+    ) -> tuple[pa.Array, list[str], pa.Array, pa.Array]:
+        """Prefix fields, messages (as text and as an array), and which lines the vectorised reader may take.
+
+        A block holds one stamp form as a rule: the other form's pattern runs only when some
+        line starts the way it does (RFC 3339 lines with a digit, RFC 3164 with a letter).
+        """
         eligible = pc.and_(
             pc.string_is_ascii(lines), pc.less_equal(pc.utf8_length(lines), RAW_LINE_LIMIT)
         )
-        bsd = pc.extract_regex(lines, prefix_pattern(STAMP_BSD, True))
-        iso = pc.extract_regex(lines, prefix_pattern(STAMP_ISO, True))
-        use_iso = pc.fill_null(
-            pc.and_kleene(
-                pc.is_valid(iso), pc.invert(pc.is_in(iso.field("host"), pa.array(LEVELS)))
-            ),
-            False,
-        )
-        pre = pc.if_else(use_iso, iso, bsd)
-        msg = pc.if_else(
-            use_iso,
-            pc.replace_substring_regex(
-                lines, prefix_pattern(STAMP_ISO, False), "", max_replacements=1
-            ),
-            pc.replace_substring_regex(
-                lines, prefix_pattern(STAMP_BSD, False), "", max_replacements=1
-            ),
-        )
+        digit = pc.match_substring_regex(lines, "^[0-9]")
+        iso_lines = pc.any(digit).as_py() is True
+        bsd_lines = pc.all(digit).as_py() is not True
+        bsd = pc.extract_regex(lines, prefix_pattern(STAMP_BSD, True)) if bsd_lines else None
+        pre = bsd
+        if iso_lines:
+            iso = pc.extract_regex(lines, prefix_pattern(STAMP_ISO, True))
+            use_iso = pc.fill_null(
+                pc.and_kleene(
+                    pc.is_valid(iso), pc.invert(pc.is_in(iso.field("host"), pa.array(LEVELS)))
+                ),
+                False,
+            )
+            pre = iso if bsd is None else pc.if_else(use_iso, iso, bsd)
+            if bsd is None:  # an RFC 3339 stamp with a level word in place of the host
+                pre = pc.if_else(use_iso, iso, pa.nulls(len(iso), iso.type))
+        assert pre is not None
+        # The message is the line after the prefix: prefix._BSD / prefix._ISO match
+        # "<stamp> <host> <tag>[<pid>]: " with one optional space after the colon.
+        messages = _after(texts, pre, ("stamp", "host", "prog"), 3, pid=True)
         ok = pc.and_kleene(eligible, pc.is_valid(pre))
         for name in ("host", "prog", "pid"):
             ok = pc.and_kleene(ok, pc.less_equal(pc.utf8_length(pre.field(name)), LIMITS[name]))
+        msg = pa.array(messages, pa.large_string())
         ok = pc.and_kleene(ok, pc.invert(pc.starts_with(msg, "[ID ")))
-        return pre, msg, pc.fill_null(ok, False)
+        return pre, messages, msg, pc.fill_null(ok, False)
 
     def _finish(
         self, parts: list[tuple[pa.Table, list[Any]]], slow: list[int], quiet: int
@@ -234,8 +243,9 @@ class FastPostfix:
             return BlockRead(EVENT_TYPES.empty_table(), [], slow, quiet)
         table = pa.concat_tables([p[0] for p in parts])
         stamps = [s for p in parts for s in p[1]]
-        order = pc.sort_indices(table["line"]).to_numpy()
-        return BlockRead(table.take(order), [stamps[i] for i in order], slow, quiet)
+        order = pc.sort_indices(table["line"])
+        ordered = list(map(stamps.__getitem__, order.to_numpy().tolist()))
+        return BlockRead(table.take(order), ordered, slow, quiet)
 
     def _part(self, name: str, sel: dict[str, pa.Array]) -> tuple[pa.Table, list[Any]]:
         n = len(sel["raw"])
@@ -426,6 +436,31 @@ class FastPostfix:
         values["event"] = pa.array([EventKind.NOTIFICATION.value] * len(n), pa.string())
         values["notice_queue_id"] = n.field("new")
         values["detail"] = n.field("kind")
+
+
+def _after(
+    texts: list[str], found: pa.Array, names: Sequence[str], extra: int, *, pid: bool = False
+) -> list[str]:
+    """Each of ``texts`` after what the pattern of ``found`` matched at its start, as
+    ``pc.replace_substring_regex(..., "", max_replacements=1)`` gives it, without a second
+    regex pass: the match is its ``names`` fields plus ``extra`` separator characters, plus
+    ``[<pid>]`` when ``pid`` and that field is not empty, then one optional space (prefix
+    lines; a queue id's ": " is in ``extra``). Lines ``found`` did not match are kept whole.
+    """
+    width = np.zeros(len(texts), dtype=np.int64)
+    for name in names:
+        width += pc.fill_null(pc.utf8_length(found.field(name)), 0).to_numpy(False)
+    if pid:
+        digits = pc.fill_null(pc.utf8_length(found.field("pid")), 0).to_numpy(False)
+        width += np.where(digits > 0, digits + 2, 0)
+    width += extra
+    width[~pc.is_valid(found).to_numpy(False)] = 0
+    if pid:
+        return [
+            t if k == 0 else t[k + 1 :] if t[k : k + 1] == " " else t[k:]
+            for t, k in zip(texts, width.tolist(), strict=True)
+        ]
+    return [t[k:] for t, k in zip(texts, width.tolist(), strict=True)]
 
 
 def _within(found: pa.Array, names: Sequence[str]) -> Any:

@@ -393,7 +393,7 @@ class Correlator:
         msg = self._message(ev.host, ev.queue_id) if ev.queue_id else None
         if msg is not None and msg.pending_noise is not None:
             self._settle_noise(ev, msg)
-        if self._replayed(ev, msg):
+        if msg is not None and msg.last is not None and self._replayed(ev, msg):
             return
         tls = self._session_tls(ev, sess)
         failure = ev.failure_category

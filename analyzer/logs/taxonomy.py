@@ -11,6 +11,8 @@ the length of the text and cannot backtrack.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from analyzer.model.logs import Direction, FailureCategory, Rfc8460ResultType
 
 FC = FailureCategory
@@ -206,6 +208,7 @@ def classify_status(text: str) -> FailureCategory | None:
     return classify(text, received_alert_is_ours=False)
 
 
+@lru_cache(maxsize=4096)  # the same few error texts, over and over
 def is_shutdown_noise(text: str) -> bool:
     """Whether a TLS error text is the kind a peer's unclean close produces."""
     low = text[:CLASSIFY_LIMIT].lower()
