@@ -8,6 +8,7 @@ MTAs in one set, a compressed duplicate, a broken gzip member, a file gone befor
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import shutil
@@ -102,3 +103,23 @@ def test_when_the_reader_runs_ahead() -> None:
     # a stream's position must move in this process: never read ahead
     stream = Stream("-", io.BytesIO(b""), datetime.now(UTC))
     assert not can_read_ahead([*plan, stream], 2)
+
+
+def test_collection_thresholds_restored(tmp_path: Path) -> None:
+    """Reading raises the youngest generation's threshold while correlating, then puts back
+    exactly what was there (also after an error)."""
+    before = gc.get_threshold()
+    seen: list[tuple[int, ...]] = []
+    with blocks.fewer_collections():
+        seen.append(gc.get_threshold())
+    assert seen == [(max(before[0], blocks.YOUNG), *before[1:])]
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), blocks.fewer_collections():
+        raise RuntimeError("stop")
+    assert gc.get_threshold() == before
+    gc.set_threshold(0)
+    try:
+        with blocks.fewer_collections():
+            assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)

@@ -14,9 +14,11 @@ memory stays bounded by a few blocks.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from multiprocessing.connection import Connection
@@ -238,8 +240,31 @@ def consume(
 ) -> None:
     """The consumer: per-line reading, correlation and accounting of the producer's steps."""
     consumer = _Consumer(sink, counts, progress)
-    for step in items:
-        consumer.take(step)
+    with fewer_collections():
+        for step in items:
+            consumer.take(step)
+
+
+YOUNG = 20_000  # allocations between collections of the youngest generation while consuming
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect the youngest generation every ``YOUNG`` allocations instead of Python's 700
+    while the correlator runs; the old thresholds come back after. The correlator makes and
+    drops many small records and keeps long-lived maps: a collection every 700 allocations
+    cost it about 6% of its time (200,000 lab lines, ``time.process_time``, median of 4)."""
+    young, *older = gc.get_threshold()
+    if young == 0:  # collection disabled: leave it so
+        yield
+        return
+    gc.set_threshold(max(young, YOUNG), *older)
+    try:
+        yield
+    finally:
+        now = gc.get_threshold()
+        if now[0] == max(young, YOUNG):  # nobody changed them meanwhile
+            gc.set_threshold(young, *older)
 
 
 def can_read_ahead(plan: list[LogFile | Stream], workers: int | None) -> bool:
