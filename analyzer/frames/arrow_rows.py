@@ -104,6 +104,12 @@ def deliveries_table(found: Sequence[DeliveryRow]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=DELIVERY_TYPES)
 
 
+def take_rows(table: pa.Table, indices: pa.Array) -> pa.Table:
+    """``table.take(indices)``, a column at a time: over a table of many chunks (concatenated
+    parts) ``Table.take`` took about three times as long."""
+    return pa.Table.from_arrays([c.take(indices) for c in table.columns], schema=table.schema)
+
+
 def frame_of(schema: Schema, table: pa.Table) -> pd.DataFrame:
     """The frame ``build_frame`` gives for the same rows, from their Arrow columns."""
     data: dict[str, Any] = {}

@@ -25,6 +25,7 @@ from analyzer.frames.arrow_rows import (
     deliveries_table,
     events_table,
     frame_of,
+    take_rows,
 )
 from analyzer.frames.fast_postfix import BlockRead
 from analyzer.frames.logs import DELIVERIES, EVENTS, events_frame, with_notice_columns
@@ -326,7 +327,7 @@ class FastSink:
                 self._tables.append(table)
                 return
             both = pa.concat_tables([table, events_table(fed)])  # ``take`` gives one chunk
-            self._tables.append(both.take(pc.sort_indices(both["line"])))
+            self._tables.append(take_rows(both, pc.sort_indices(both["line"])))
 
     def finish(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The events frame (empty unless ``keep_events``) and the deliveries frame."""
