@@ -26,6 +26,8 @@ from analyzer.metrics import (
     session_coverage,
     top_errors,
 )
+from analyzer.metrics.common import TALLY_COLUMNS
+from analyzer.metrics.readiness import READINESS_COLUMNS
 from tests.metrics_frames import deliveries, events, mailbox
 from tests.test_metrics_mailbox import rows
 
@@ -94,6 +96,7 @@ def test_handshake_failures_and_top_errors() -> None:
 
 def test_forced_tls_readiness() -> None:
     r = forced_tls_readiness(mailbox().messages, deliveries())
+    assert list(r.table.columns) == list(READINESS_COLUMNS)
     assert rows(r.table) == [
         ("inbound", "a.example", 1, 1, 1, 0, 0, 0, 0, 0, 0, "", "safe"),
         ("inbound", "b.example", 1, 1, 0, 1, 0, 0, 0, 1, 1, "mx.b.example", "would-break"),
@@ -111,6 +114,9 @@ def test_forced_tls_readiness() -> None:
 
 def test_coverage_breakdowns(result: AnalysisResult) -> None:
     c = result.coverage
+    assert list(c.by_direction.columns) == ["unit", "direction", *TALLY_COLUMNS]
+    assert list(c.by_week.columns) == ["period", "unit", *TALLY_COLUMNS]
+    assert list(c.by_role.columns) == ["role", *TALLY_COLUMNS]
     assert rows(c.by_direction) == [
         ("session", "outbound", 6, 1, 3, 2),
         ("message", "inbound", 5, 2, 1, 2),

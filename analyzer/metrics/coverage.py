@@ -120,5 +120,6 @@ def coverage_over_time(
     """
     stamped = units["timestamp"].notna().to_numpy(dtype=bool)
     dated = units if stamped.all() else units[stamped]
-    dated = dated.assign(period=period_start(dated["timestamp"], freq))
-    return tally_rows(dated, ["period", *by], "encrypted", by_total=False)
+    narrow = {"period": period_start(dated["timestamp"], freq)}  # only what is tallied
+    narrow.update((k, dated[k]) for k in (*by, "encrypted"))
+    return tally_rows(pd.DataFrame(narrow), ["period", *by], "encrypted", by_total=False)

@@ -163,7 +163,7 @@ def _table(attempts: pd.DataFrame) -> pd.DataFrame:
         _breaking_mx(codes, n, a["mx"].astype("string"), brk), dtype="string"
     )
     columns["verdict"] = pd.array(verdict, dtype="string")
-    return pd.DataFrame(columns, columns=list(READINESS_COLUMNS))
+    return pd.DataFrame(columns)  # in the order of READINESS_COLUMNS
 
 
 def postfix_policy_map(domains: tuple[str, ...]) -> str:
