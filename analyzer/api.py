@@ -20,15 +20,15 @@ import pandas as pd
 
 from analyzer.frames.received import (
     MESSAGE_INFO,
+    hop_rows,
     hops_builder,
-    hops_frame,
     issues_frame,
     messages_frame,
 )
 from analyzer.frames.schema import FrameBuilder
-from analyzer.model import Hop, IssueKind, ParseIssue, RawMessage, ReceivedHeader, clip
+from analyzer.model import IssueKind, ParseIssue, RawMessage, ReceivedHeader, clip
 from analyzer.received import MAX_HEADER
-from analyzer.received.chain import TrustPolicy, assemble
+from analyzer.received.chain import TrustPolicy, delays, roles
 from analyzer.received.fields import parse_date
 from analyzer.received.headerblock import split_headers
 from analyzer.received.template import ReceivedParser
@@ -79,14 +79,15 @@ class _Collector:
         self.headers_read = 0
         self.headers_lost = 0
 
-    def hops(self, records: Iterable[RawMessage | ParseIssue]) -> Iterator[Hop]:
+    def rows(self, records: Iterable[RawMessage | ParseIssue]) -> Iterator[tuple[object, ...]]:
+        """The ``hops`` rows of ``records`` (see ``frames.received.hop_rows``)."""
         for record in records:
             if isinstance(record, ParseIssue):
                 self.issues.append(record)
                 continue
             yield from self._message(record)
 
-    def _message(self, msg: RawMessage) -> list[Hop]:
+    def _message(self, msg: RawMessage) -> list[tuple[object, ...]]:
         fields = split_headers(msg.headers)
         source = msg.origin if msg.position == 0 else f"{msg.origin}:{msg.position}"
         parsed: list[ReceivedHeader] = []
@@ -141,7 +142,8 @@ class _Collector:
                 fields.encoding_errors,
             )
         )
-        return assemble(source, fields.message_id, parsed, self.policy)
+        hop_roles = roles(parsed, self.policy)
+        return hop_rows(source, fields.message_id, parsed, hop_roles, delays(parsed))
 
 
 # The address of a From header: "Name <a@b>" or a bare "a@b" (RFC 5322 §3.4); only its domain
@@ -221,7 +223,7 @@ class _Part:
 
 def _collect(records: Iterable[RawMessage | ParseIssue], policy: TrustPolicy) -> _Part:
     collector = _Collector(policy)
-    hops = hops_frame(collector.hops(records))
+    hops = hops_builder().extend(collector.rows(records)).finish()
     return _Part(
         hops, collector.info.finish(), collector.issues, collector.headers_read,
         collector.headers_lost,
@@ -277,7 +279,7 @@ def _range_worker(
         hops.on_chunk = lambda chunk, rows, k=k: send.send(("hops", k, chunk, rows))
         collector.info.on_chunk = lambda chunk, rows, k=k: send.send(("info", k, chunk, rows))
         collector.issues, collector.headers_read, collector.headers_lost = [], 0, 0
-        hops.extend(collector.hops(iter_mbox_range(path, *ranges[k])))
+        hops.extend(collector.rows(iter_mbox_range(path, *ranges[k])))
         hops.drain()
         collector.info.drain()
         send.send(("end", k, collector.issues, collector.headers_read, collector.headers_lost))
@@ -354,7 +356,7 @@ def _read_ranges(
             )
         start = collector.info.rows
         while (k := _claim(ends, front=True)) is not None:
-            hops.extend(collector.hops(_draining(iter_mbox_range(path, *ranges[k]), inboxes, outs)))
+            hops.extend(collector.rows(_draining(iter_mbox_range(path, *ranges[k]), inboxes, outs)))
             report(ranges[k][1] - ranges[0][0], collector.info.rows - start)
         for inbox in inboxes:
             inbox.finish(outs)
@@ -427,7 +429,7 @@ def _read(
     hops = hops_builder()
     for number, (inp, ranges) in enumerate(plans, 1):
         if ranges is None:
-            hops.extend(collector.hops(iter_messages([inp], progress=progress)))
+            hops.extend(collector.rows(iter_messages([inp], progress=progress)))
             continue
         size, before = ranges[-1][1], collector.info.rows
 

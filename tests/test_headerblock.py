@@ -7,7 +7,13 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.received.headerblock import HeaderFields, decode_rfc2047, split_headers
+from analyzer.received.headerblock import (
+    HeaderFields,
+    _fields_of_bytes,
+    _fields_of_text,
+    decode_rfc2047,
+    split_headers,
+)
 
 # Two real headers, folding kept: received-formats.md §3.4 (ARCH-USRP@aa7ea070af4f) and
 # §3.2 (the Proofpoint filter line of the same message), CRLF as on the wire.
@@ -127,3 +133,32 @@ def test_every_received_line_is_one_value(fields: list[tuple[bytes, bytes, bool]
 @given(st.binary(max_size=300))
 def test_never_raises(block: bytes) -> None:
     assert isinstance(split_headers(block), HeaderFields)
+
+
+# The same field texts the two ways: a block that is valid UTF-8 is decoded once and its fields
+# cut from the text; any other block is cut as bytes, each field decoded apart.
+TEXTS = st.text(
+    alphabet=st.sampled_from(
+        ["a", " ", "\t", "\r", ":", "é", "\u0085", "\u2028", "\x0b", "ſ", "K"]
+    ),
+    max_size=30,
+)
+TEXT_NAMES = st.sampled_from(
+    ["Received", "RECEIVED ", "received\t", "Date", "From", "To", "Subject", "Message-ID", "X-A"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(TEXT_NAMES, TEXTS, st.sampled_from(["", "\r\n ", "\n\t", "\n"]))))
+def test_text_and_bytes_ways_cut_the_same_fields(
+    fields: list[tuple[str, str, str]],
+) -> None:
+    block = "".join(f"{name}: {value[:5]}{fold}{value[5:]}\n" for name, value, fold in fields)
+    assert _fields_of_text("\n" + block) == _fields_of_bytes(b"\n" + block.encode())[:2]
+    assert _fields_of_bytes(b"\n" + block.encode())[2] == 0
+
+
+def test_a_field_name_with_a_non_ascii_case_variant_is_not_a_field() -> None:
+    # "ſ" (U+017F) matches "s" under Unicode case folding: field names fold as ASCII only
+    block = "ſubject: no\nSubject: yes\n".encode()
+    assert split_headers(block).subject == "yes"

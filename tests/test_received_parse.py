@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzer import parse_received
-from analyzer.frames.received import HOPS, hops_frame
+from analyzer.frames.received import HOPS, _hop_row, hop_rows, hops_frame
 from analyzer.model import Dialect, Evidence, Role, TlsVersion
 from analyzer.received import MAX_HEADER
-from analyzer.received.chain import TrustPolicy, assemble, org_domain, roles
+from analyzer.received.chain import TrustPolicy, assemble, delays, org_domain, roles
 from analyzer.received.fields import as_ip, parse_date
 from analyzer.received.scan import split_clauses
 
@@ -129,6 +129,33 @@ def test_negative_delay_is_kept_and_flagged() -> None:
     late = CHAIN[2].replace("10:39:20", "10:49:20")
     hops = assemble("m", None, [parse_received(CHAIN[1]), parse_received(late)], TrustPolicy())
     assert (hops[1].delay_s, hops[1].clock_skew) == (-597.0, True)
+
+
+def test_delays_bottom_first_skipping_undated_headers() -> None:
+    headers = [parse_received(h) for h in CHAIN]
+    undated = parse_received("from a.example by b.example with ESMTP id 1")
+    assert delays(headers) == [None, 3.0, 0.0]
+    assert delays([headers[0], undated, headers[2]]) == [None, None, 3.0]
+    assert delays([]) == []
+
+
+UNDATED = "from a.example ([192.0.2.7]) by b.example with ESMTP id 1"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from([*CHAIN, POSTFIX, UNDATED]), max_size=6),
+    st.sampled_from([(), ("*.pphosted.com",), ("*.example",)]),
+)
+def test_hop_rows_are_the_rows_of_the_assembled_hops(
+    chain: list[str], patterns: tuple[str, ...]
+) -> None:
+    # the mailbox reader makes the rows without Hop records: exactly the same rows
+    headers = [parse_received(h) for h in chain]
+    policy = TrustPolicy(patterns)
+    expected = [_hop_row(h) for h in assemble("m.mbox:7", "<id@x>", headers, policy)]
+    got = hop_rows("m.mbox:7", "<id@x>", headers, roles(headers, policy), delays(headers))
+    assert got == expected
 
 
 def test_hops_frame_dtypes_and_values() -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from analyzer.received import parse_received
 from analyzer.received.fields import peer, peer_fast
 from analyzer.received.scan import Clause, _tokens
-from analyzer.received.template import ReceivedParser, shape
+from analyzer.received.template import ReceivedParser, _spots, shape
 
 GOLDEN = sorted((Path(__file__).parent / "data" / "received").glob("*.txt"))
 TEXTS = [p.read_text(encoding="utf-8").rstrip("\n") for p in GOLDEN]
@@ -54,6 +54,26 @@ def test_shape_masks_per_message_values() -> None:
     assert shape(a) == shape(b)
     loop = a.replace("192.0.2.1", "127.0.0.1")
     assert shape(loop) != shape(a)  # loopback peers are local: a different verdict
+
+
+# Where a mask could meet the cut after the peer's comment: a HELO name, a port without a
+# literal, "EHLO" without "elo", a literal right after the cut, an ident "user@".
+_EDGES = [
+    "from a (b [192.0.2.1]) (HELO x) by c (Postfix) id 1; Mon, 1 Jan 2024 00:00:00 +0000",
+    "from a (b) [192.0.2.1]:25 by c ([10.0.0.1]:587) id 1; Mon, 1 Jan 2024 00:00:00 +0000",
+    "from a (EHLO [192.0.2.1]) by c (LHLO d) id 1; Mon, 1 Jan 2024 00:00:00 +0000",
+    "from a (b) [192.0.2.9] (user@192.0.2.1) by c (e@10.1.1.1) with SMTP id X",
+    "from a (x]:25) by b (c]:26) id 1",
+    "from a (10.1.1.1) by b (2001:db8::1) via c (127.0.0.1) id 1",
+]
+
+
+def test_remembered_tails_give_the_shape() -> None:
+    rnd = random.Random(3)
+    parser = ReceivedParser()
+    texts = [" ".join(t.split()) for t in [*_EDGES, *TEXTS, *(mutate(t, rnd) for t in TEXTS)]]
+    for text in texts + texts:  # the second time from the remembered tails
+        assert parser._shape(text, _spots(text)) == shape(text), text
 
 
 def test_fast_peer_agrees_with_the_tokenising_peer() -> None:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
 
 from analyzer.frames.schema import Column, FrameBuilder, Kind, Schema, build_frame
-from analyzer.model import ClientCert, Dialect, Evidence, Hop, IssueKind, ParseIssue, Role
+from analyzer.model import (
+    ClientCert,
+    Dialect,
+    Evidence,
+    Hop,
+    IssueKind,
+    ParseIssue,
+    ReceivedHeader,
+    Role,
+)
 
 S, N, B, T, V, C, F = (
     Kind.STRING,
@@ -77,14 +86,48 @@ def _hop_row(h: Hop) -> tuple[object, ...]:
     )  # fmt: skip
 
 
+_ENCRYPTED = {e: e.encrypted for e in Evidence}  # a property call per hop otherwise
+
+
+def hop_rows(
+    source: str,
+    message_id: str | None,
+    headers: Sequence[ReceivedHeader],
+    roles: Sequence[Role],
+    delays: Sequence[float | None],
+) -> list[tuple[object, ...]]:
+    """The ``hops`` rows of one message straight from its headers (top first), their roles
+    (same order) and delays (bottom first, as ``chain.delays``): the rows of the ``Hop``
+    records ``chain.assemble`` makes, without making them (the mailbox hot path)."""
+    rows: list[tuple[object, ...]] = []
+    index = len(headers)
+    for number, delay in enumerate(delays, start=1):
+        index -= 1
+        r = headers[index]
+        t = r.tls
+        rows.append((
+            source, message_id, number, roles[index], r.from_host, r.from_helo, r.from_rdns,
+            r.from_ip, r.by_host, r.via, r.protocol, r.id, r.for_, r.timestamp, delay,
+            delay is not None and delay < 0, t.dialect, t.evidence, _ENCRYPTED[t.evidence],
+            t.tls_version, t.version_raw, t.cipher, t.cipher_raw, t.bits, t.alg_bits,
+            t.key_exchange, t.server_signature, t.client_cert, t.client_cn, t.verify,
+            t.marker or None, t.note, r.raw,
+        ))  # fmt: skip
+    return rows
+
+
 def hops_frame(hops: Iterable[Hop]) -> pd.DataFrame:
     """The ``hops`` frame: one row per Received header."""
     return build_frame(HOPS, hops, _hop_row)
 
 
 def hops_builder(on_chunk: Callable[[list[Any], int], None] | None = None) -> FrameBuilder:
-    """A builder of the ``hops`` frame fed with ``Hop`` records (see ``FrameBuilder``)."""
-    return FrameBuilder(HOPS, _hop_row, on_chunk=on_chunk)
+    """A builder of the ``hops`` frame fed with rows made by ``hop_rows``."""
+    return FrameBuilder(HOPS, _same, on_chunk=on_chunk)
+
+
+def _same(row: tuple[object, ...]) -> tuple[object, ...]:
+    return row
 
 
 ISSUES = Schema(

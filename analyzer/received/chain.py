@@ -68,21 +68,27 @@ def is_local(h: ReceivedHeader) -> bool:
     127/8 addresses are used to stand in for remote hosts on test machines (as in the lab),
     so they are judged like any other peer.
     """
-    if h.from_ip in _LOOPBACK:
+    ip = h.from_ip
+    if ip in _LOOPBACK:
         return True
-    host = (h.from_host or "").lower()
-    rdns = (h.from_rdns or "").lower()
-    if h.from_ip is None and host in _LOCAL_HOSTS:
+    if ip is None:
+        if (h.from_host or "").lower() in _LOCAL_HOSTS:
+            return True
+    elif ip.startswith("127.") and (h.from_rdns or "").lower() in _LOCAL_HOSTS:
         return True
-    if rdns in _LOCAL_HOSTS and h.from_ip is not None and h.from_ip.startswith("127."):
-        return True
-    if h.tls.dialect is Dialect.AMAVIS:
+    dialect = h.tls.dialect
+    if dialect is Dialect.AMAVIS:
         return True
     # Postfix pickup "by host (Postfix, from userid 0) id X" and locally generated bounces
     # "by host (Postfix) id X": no peer and no protocol at all.
-    if h.from_host is None and h.protocol is None and h.tls.dialect is Dialect.POSTFIX:
+    if h.from_host is None and h.protocol is None and dialect is Dialect.POSTFIX:
         return True
-    return bool(_LMTP.match(h.protocol or "")) and (h.from_ip is None or _private(h.from_ip))
+    return _is_lmtp(h.protocol or "") and (ip is None or _private(ip))
+
+
+@lru_cache(maxsize=256)
+def _is_lmtp(protocol: str) -> bool:
+    return bool(_LMTP.match(protocol))
 
 
 @lru_cache(maxsize=4096)
@@ -137,6 +143,21 @@ def roles(headers: Sequence[ReceivedHeader], policy: TrustPolicy) -> list[Role]:
     return out
 
 
+def delays(headers: Sequence[ReceivedHeader]) -> list[float | None]:
+    """Seconds from the previous (older) dated header to each header, bottom (hop 1) first;
+    None for the oldest dated one and for undated ones."""
+    out: list[float | None] = []
+    previous = None
+    for index in range(len(headers) - 1, -1, -1):
+        when = headers[index].timestamp
+        if when is None:
+            out.append(None)
+            continue
+        out.append((when - previous).total_seconds() if previous is not None else None)
+        previous = when
+    return out
+
+
 def assemble(
     source: str,
     message_id: str | None,
@@ -145,24 +166,16 @@ def assemble(
 ) -> list[Hop]:
     """Hops of one message from its headers in file order (top first); returned bottom first."""
     hop_roles = roles(headers, policy)
-    hops: list[Hop] = []
-    previous = None
-    for number, index in enumerate(range(len(headers) - 1, -1, -1), start=1):
-        h = headers[index]
-        delay: float | None = None
-        if previous is not None and h.timestamp is not None:
-            delay = (h.timestamp - previous).total_seconds()
-        if h.timestamp is not None:
-            previous = h.timestamp
-        hops.append(
-            Hop(
-                source=source,
-                message_id=message_id,
-                hop=number,
-                role=hop_roles[index],
-                delay_s=delay,
-                clock_skew=delay is not None and delay < 0,
-                header=h,
-            )
+    last = len(headers) - 1
+    return [
+        Hop(
+            source=source,
+            message_id=message_id,
+            hop=number,
+            role=hop_roles[last - number + 1],
+            delay_s=delay,
+            clock_skew=delay is not None and delay < 0,
+            header=headers[last - number + 1],
         )
-    return hops
+        for number, delay in enumerate(delays(headers), start=1)
+    ]

@@ -32,6 +32,14 @@ from functools import lru_cache
 # given a leading "\n" so its first field is found the same way.
 _FIELD = re.compile(rb"\n(received|message-id|date|from|to|subject)[ \t]*:[ \t]*", re.IGNORECASE)
 _FIELD_END = re.compile(rb"\n(?![ \t])")
+# The same over the decoded block (ASCII case folding, as the bytes pattern), with the value:
+# its first line, then each folded line (a line break followed by WSP), up to the first line
+# break that is not a fold: where ``_FIELD_END`` ends the field. Linear: each repetition
+# begins with a line break, which the line before it cannot take.
+_FIELD_TEXT = re.compile(
+    r"\n(received|message-id|date|from|to|subject)[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)",
+    re.IGNORECASE | re.ASCII,
+)
 _ENCODED_WORD = "=?"
 
 
@@ -105,26 +113,13 @@ def _decode_words(value: str) -> tuple[str, int]:
 
 def split_headers(block: bytes) -> HeaderFields:
     """Split a raw header block (as ``RawMessage.headers``) into ``HeaderFields``."""
-    received: list[str] = []
-    first: dict[bytes, str] = {}
-    errors = 0
-    block = b"\n" + block
-    for m in _FIELD.finditer(block):
-        name = m.group(1).lower()
-        if name != b"received" and name in first:
-            continue
-        end_m = _FIELD_END.search(block, m.end())
-        end = end_m.start() if end_m is not None else len(block)
-        # every line break inside a field is a fold (the field ends at a line without WSP)
-        text, bad = _decode(block[m.end() : end].replace(b"\r\n", b"").replace(b"\n", b""))
-        errors += bad
-        text = text.strip()
-        if name == b"received":
-            received.append(text)
-        else:
-            first[name] = text
-    decoded: dict[bytes, str | None] = {}
-    for name in (b"from", b"to", b"subject"):
+    try:  # nearly every block is valid UTF-8: decoded once, each field cut from the text
+        received, first = _fields_of_text("\n" + block.decode("utf-8"))
+        errors = 0
+    except UnicodeDecodeError:
+        received, first, errors = _fields_of_bytes(b"\n" + block)
+    decoded: dict[str, str | None] = {}
+    for name in ("from", "to", "subject"):
         value = first.get(name)
         if value is not None:
             value, bad = decode_rfc2047(value)
@@ -132,10 +127,48 @@ def split_headers(block: bytes) -> HeaderFields:
         decoded[name] = value
     return HeaderFields(
         received=tuple(received),
-        message_id=first.get(b"message-id"),
-        date=first.get(b"date"),
-        from_=decoded[b"from"],
-        to=decoded[b"to"],
-        subject=decoded[b"subject"],
+        message_id=first.get("message-id"),
+        date=first.get("date"),
+        from_=decoded["from"],
+        to=decoded["to"],
+        subject=decoded["subject"],
         encoding_errors=errors,
     )
+
+
+def _fields_of_text(block: str) -> tuple[list[str], dict[str, str]]:
+    received: list[str] = []
+    first: dict[str, str] = {}
+    for name, value in _FIELD_TEXT.findall(block):
+        name = name.lower()
+        if name != "received" and name in first:
+            continue
+        # every line break inside a field is a fold (the field ends at a line without WSP)
+        text = value.replace("\r\n", "").replace("\n", "").strip()
+        if name == "received":
+            received.append(text)
+        else:
+            first[name] = text
+    return received, first
+
+
+def _fields_of_bytes(block: bytes) -> tuple[list[str], dict[str, str], int]:
+    """As ``_fields_of_text`` over the raw bytes, decoding each field apart and counting the
+    fields that held invalid UTF-8."""
+    received: list[str] = []
+    first: dict[str, str] = {}
+    errors = 0
+    for m in _FIELD.finditer(block):
+        name = m.group(1).lower().decode("ascii")
+        if name != "received" and name in first:
+            continue
+        end_m = _FIELD_END.search(block, m.end())
+        end = end_m.start() if end_m is not None else len(block)
+        text, bad = _decode(block[m.end() : end].replace(b"\r\n", b"").replace(b"\n", b""))
+        errors += bad
+        text = text.strip()
+        if name == "received":
+            received.append(text)
+        else:
+            first[name] = text
+    return received, first, errors

@@ -12,6 +12,11 @@ The cache verifies itself: the first header of each shape is parsed in full, and
 fields are read again the light way; a shape where the two disagree is marked to be parsed in
 full every time. Results are therefore identical to ``parse_received`` (a property the tests
 check on the golden corpus and on mutated copies of it). Memory is bounded by ``size``.
+
+Computing the key is most of the work of a hit, so part of it is remembered too: after the
+first comment (the peer's), the masked text is the same for every message through the same
+relay, and no mask matches across the space there, so that part is masked once per distinct
+text (``ReceivedParser._shape``; bounded by ``size`` as well).
 """
 
 from __future__ import annotations
@@ -52,21 +57,19 @@ _WORD_END = re.compile(r"[\s;()\[\]\"]")
 _TRAILING_COMMENTS = re.compile(r"(?: \([^()]{0,40}\))+$")
 
 
-def _keyword(text: str, low: str, word: str) -> tuple[int, int] | None:
-    """Start and end of the value after the first `` word `` (case-insensitive), or None."""
-    at = low.find(_NEEDLES[word])
-    if at < 0:
-        if not low.startswith(_STARTS[word]):
-            return None
-        at = -1
-    start = at + len(word) + 2
+def _value_after(text: str, low: str, needle: str) -> tuple[int, int] | None:
+    """Start and end of the value after the first ``needle`` (`` by `` ...) in ``low`` (the
+    lower-cased ``text``), or at its very start without the leading space; None if absent."""
+    at = low.find(needle)
+    if at >= 0:
+        start = at + len(needle)
+    elif low.startswith(needle[1:]):
+        start = len(needle) - 1
+    else:
+        return None
     m = _WORD_END.search(text, start)
     end = m.start() if m else len(text)
     return (start, end) if end > start else None
-
-
-_NEEDLES = {w: f" {w} " for w in ("by", "id", "for")}
-_STARTS = {w: f"{w} " for w in ("by", "id", "for")}
 
 
 class _Spots(NamedTuple):
@@ -78,18 +81,24 @@ class _Spots(NamedTuple):
         by: span of the by host.
         id: span of the queue id.
         rcpt: span of the for value.
+        semi: offset of the last ``;`` (-1 without one).
     """
 
     low: str
     by: tuple[int, int] | None
     id: tuple[int, int] | None
     rcpt: tuple[int, int] | None
+    semi: int
 
 
 def _spots(text: str) -> _Spots:
     low = text.lower()
     return _Spots(
-        low, _keyword(text, low, "by"), _keyword(text, low, "id"), _keyword(text, low, "for")
+        low,
+        _value_after(text, low, " by "),
+        _value_after(text, low, " id "),
+        _value_after(text, low, " for "),
+        text.rfind(";"),
     )
 
 
@@ -107,12 +116,20 @@ def _paren_ip_class(m: re.Match[str]) -> str:
     return f"{m.group(1)}{'L' if ip in _LOOPBACK else 'N'})"
 
 
+def _helo_class(m: re.Match[str]) -> str:
+    # the same as the template r"\1E", which re expands in Python for every match
+    return f"{m.group(1)}E"
+
+
 def _rdns_class(m: re.Match[str]) -> str:
     return m.group(0) if m.group(1).lower() in _LOCAL_NAMES else "(R ["
 
 
 def _id_class(value: str) -> str:
-    return "E" if _EXIM_ID.match(value) else "M" if _MDAEMON_ID.match(value) else "X"
+    # the first character test of each pattern first: most ids are neither
+    if value[6:7] == "-" and _EXIM_ID.match(value):
+        return "E"
+    return "M" if value.startswith("md5") and _MDAEMON_ID.match(value) else "X"
 
 
 @lru_cache(maxsize=4096)
@@ -136,72 +153,72 @@ def _by_class(host: str) -> str:
     return first + dot + rest.translate(_DIGITS)
 
 
-def _splice(text: str, spans: list[tuple[int, int, str]]) -> str:
-    out: list[str] = []
-    at = 0
-    for start, end, repl in sorted(spans):
-        if start < at:
-            continue  # overlapping span: keep the first
-        out.append(text[at:start])
-        out.append(repl)
-        at = end
-    out.append(text[at:])
-    return "".join(out)
-
-
 def shape(text: str, spots: _Spots | None = None) -> str:
     """The key of a collapsed header: its text with per-message values masked."""
     at = spots or _spots(text)
-    low = at.low
-    spans: list[tuple[int, int, str]] = []
+    return _masked_rest(*_masked_head(_spliced(text, at), at.low))
+
+
+def _spliced(text: str, at: _Spots) -> str:
+    """The text with the from word, by host, queue id and date replaced by their classes."""
+    low, by, ident, semi = at.low, at.by, at.id, at.semi
+    stop = -1
     if low.startswith("from "):
-        end = _WORD_END.search(text, 5)
-        stop = end.start() if end else len(text)
+        word_end = _WORD_END.search(text, 5)
+        stop = word_end.start() if word_end else len(text)
+    if stop >= 0 and by and ident and stop <= by[0] and by[1] <= ident[0] and ident[1] <= semi:
+        # the common order, from < by < id < date, without overlaps: spliced directly
+        return "".join((
+            text[:5], _from_class(text[5:stop]), text[stop : by[0]],
+            _by_class(text[by[0] : by[1]]), text[by[1] : ident[0]],
+            _id_class(text[ident[0] : ident[1]]), text[ident[1] : semi],
+            _DATE.sub("D", text[semi:]),
+        ))  # fmt: skip
+    spans: list[tuple[int, int, str]] = []
+    if stop >= 0:
         spans.append((5, stop, _from_class(text[5:stop])))
-    if at.by:
-        spans.append((at.by[0], at.by[1], _by_class(text[at.by[0] : at.by[1]])))
-    if at.id:
-        spans.append((at.id[0], at.id[1], _id_class(text[at.id[0] : at.id[1]])))
-    semi = text.rfind(";")
+    if by:
+        spans.append((by[0], by[1], _by_class(text[by[0] : by[1]])))
+    if ident:
+        spans.append((ident[0], ident[1], _id_class(text[ident[0] : ident[1]])))
     if semi >= 0:
         spans.append((semi, len(text), _DATE.sub("D", text[semi:])))
-    s = _splice(text, spans)
+    spans.sort()
+    out: list[str] = []
+    done = 0
+    for start, end, repl in spans:
+        if start >= done:  # an overlapping span is dropped: the first one is kept
+            out.append(text[done:start])
+            out.append(repl)
+            done = end
+    out.append(text[done:])
+    return "".join(out)
+
+
+def _masked_head(s: str, low: str) -> tuple[str, bool, bool]:
+    """The first masks, over the whole text; then whether the others can apply (``[`` and
+    ``@`` present: no later mask adds or removes either of them where it decides)."""
     if "<" in s:
         s = _ANGLE.sub("<A>", s)
     if "elo" in low:
-        s = _HELO.sub(r"\1E", s)
-    if "[" in s:
-        s = _RDNS.sub(_rdns_class, s)
-        s = _LITERAL.sub(_literal_class, s)
-        s = _PORT.sub("]:P", s)
-    if "@" in s:
+        s = _HELO.sub(_helo_class, s)
+    return s, "[" in s, "@" in s
+
+
+def _masked_rest(s: str, bracket: bool, at_sign: bool) -> str:
+    """The other masks. None of them matches a space unless a ``[`` follows it, so the text
+    may be cut at any other space and each piece masked apart, with the same result (the
+    flags, taken over the whole text, decide as before; within a piece a mask is skipped
+    only where it cannot match: no ``[`` or no ``]:`` in it)."""
+    if bracket:
+        if "[" in s:
+            s = _RDNS.sub(_rdns_class, s)
+            s = _LITERAL.sub(_literal_class, s)
+        if "]:" in s:
+            s = _PORT.sub("]:P", s)
+    if at_sign:
         s = _USER.sub("(U@", s)
     return _PAREN_IP.sub(_paren_ip_class, s)
-
-
-class _Light(NamedTuple):
-    """The volatile fields of a header, read without the dialect table (a named tuple, as
-    ``_Spots``).
-
-    Attributes:
-        from_host: first word of the from part.
-        from_helo: HELO name of the from part.
-        from_rdns: looked-up name of the from part.
-        from_ip: observed address of the from part.
-        by_host: first word after ``by``.
-        id: the queue id.
-        for_: the recipient.
-        date_raw: the date text.
-    """
-
-    from_host: str | None
-    from_helo: str | None
-    from_rdns: str | None
-    from_ip: str | None
-    by_host: str | None
-    id: str | None
-    for_: str | None
-    date_raw: str | None
 
 
 @lru_cache(maxsize=2048)
@@ -212,31 +229,6 @@ def _peer_of(part: str) -> tuple[str | None, str | None, str | None, str | None]
     clause = Clause("from", _tokens(part))
     clause.seal()
     return fields.peer(clause)
-
-
-def _light(text: str, spots: _Spots | None = None) -> _Light:
-    at = spots or _spots(text)
-    by, ident, recipient = at.by, at.id, at.rcpt
-    host = helo = rdns = ip = None
-    if at.low.startswith("from "):
-        host, helo, rdns, ip = _peer_of(text[5 : by[0] - 4 if by else len(text)])
-    date_raw = None
-    semi = text.rfind(";")
-    if semi >= 0:
-        tail = text[semi + 1 :]
-        if tail.endswith(")"):  # the pattern is anchored at the end, on a ")"
-            tail = _TRAILING_COMMENTS.sub("", tail)
-        date_raw = tail.strip() or None
-    return _Light(
-        from_host=host,
-        from_helo=helo,
-        from_rdns=rdns,
-        from_ip=ip,
-        by_host=text[by[0] : by[1]] if by else None,
-        id=text[ident[0] : ident[1]] if ident else None,
-        for_=(text[recipient[0] : recipient[1]].strip("<>") or None) if recipient else None,
-        date_raw=date_raw,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +261,7 @@ class ReceivedParser:
     def __init__(self, size: int = 4096) -> None:
         self._size = size
         self._cache: dict[str, _Template | None] = {}
+        self._tails: dict[tuple[str, bool, bool], str] = {}
         self.hits = 0
         self.misses = 0
 
@@ -278,40 +271,66 @@ class ReceivedParser:
             return parse_received(value)
         text = collapse(value)
         spots = _spots(text)
-        key = shape(text, spots)
+        key = self._shape(text, spots)
         entry = self._cache.get(key, _UNSEEN)
         if isinstance(entry, _Template):
             self.hits += 1
-            return _header(text, entry, _light(text, spots))
+            return _record(text, spots, entry)
         full = parse_received(value)
         self.misses += 1
         if entry is _UNSEEN:
-            self._remember(key, full, text)
+            self._remember(key, full, text, spots)
         return full
 
-    def _remember(self, key: str, full: ReceivedHeader, text: str) -> None:
+    def _shape(self, text: str, spots: _Spots) -> str:
+        """``shape(text)``, the masks of the part after the peer's comment remembered: it is
+        the same for every message through the same relay (the values in it are masked)."""
+        s, bracket, at_sign = _masked_head(_spliced(text, spots), spots.low)
+        cut = s.find(") ", 5) + 1  # the space after the first comment
+        if cut <= 0 or s.startswith("[", cut + 1):
+            return _masked_rest(s, bracket, at_sign)
+        tail = (s[cut:], bracket, at_sign)
+        done = self._tails.get(tail)
+        if done is None:
+            if len(self._tails) >= self._size:
+                self._tails.pop(next(iter(self._tails)))
+            done = self._tails[tail] = _masked_rest(*tail)
+        return _masked_rest(s[:cut], bracket, at_sign) + done
+
+    def _remember(self, key: str, full: ReceivedHeader, text: str, spots: _Spots) -> None:
         if len(self._cache) >= self._size:
             self._cache.pop(next(iter(self._cache)))  # oldest first: bounded memory
         template = _Template(full.tls, full.via, full.protocol)
-        same = _header(text, template, _light(text)) == full
+        same = _record(text, spots, template) == full
         self._cache[key] = template if same else _FULL
 
 
-def _header(text: str, t: _Template, light: _Light) -> ReceivedHeader:
-    when = fields.parse_date(light.date_raw) if light.date_raw else None
+def _record(text: str, at: _Spots, t: _Template) -> ReceivedHeader:
+    """The header's record from its template and its volatile fields, read the light way
+    (without the dialect table)."""
+    by, ident, recipient = at.by, at.id, at.rcpt
+    host = helo = rdns = ip = None
+    if at.low.startswith("from "):
+        host, helo, rdns, ip = _peer_of(text[5 : by[0] - 4 if by else len(text)])
+    date_raw = None
+    if at.semi >= 0:
+        tail = text[at.semi + 1 :]
+        if tail.endswith(")"):  # the pattern is anchored at the end, on a ")"
+            tail = _TRAILING_COMMENTS.sub("", tail)
+        date_raw = tail.strip() or None
     return ReceivedHeader(
         raw=clip(text),
-        from_host=light.from_host,
-        from_helo=light.from_helo,
-        from_rdns=light.from_rdns,
-        from_ip=light.from_ip,
-        by_host=light.by_host,
+        from_host=host,
+        from_helo=helo,
+        from_rdns=rdns,
+        from_ip=ip,
+        by_host=text[by[0] : by[1]] if by else None,
         via=t.via,
         protocol=t.protocol,
-        id=light.id,
-        for_=light.for_,
-        date_raw=light.date_raw,
-        timestamp=when,
+        id=text[ident[0] : ident[1]] if ident else None,
+        for_=(text[recipient[0] : recipient[1]].strip("<>") or None) if recipient else None,
+        date_raw=date_raw,
+        timestamp=fields.parse_date(date_raw) if date_raw else None,
         tls=t.tls,
     )
 
