@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analyzer.model import ReceivedHeader
+from analyzer.model.common import slot_maker
+from analyzer.model.received import make_received_header
 from analyzer.received import parse_received
 from analyzer.received.fields import peer, peer_fast
 from analyzer.received.scan import Clause, _tokens
@@ -99,3 +104,37 @@ def test_property_cache_equals_full_parse(text: str, seed: int) -> None:
     variant = mutate(text, random.Random(seed))
     parser.parse(text)
     assert parser.parse(variant) == parse_received(variant)
+
+
+def test_slot_maker_builds_the_constructors_records() -> None:
+    """``make_received_header`` (used for every cache hit) gives the record the dataclass
+    constructor gives, field for field, hash and frozenness included."""
+    originals = [parse_received(t) for t in TEXTS]
+    names = [f.name for f in dataclasses.fields(ReceivedHeader)]
+    for original in originals:
+        values = [getattr(original, n) for n in names]
+        made = make_received_header(*values)
+        assert type(made) is ReceivedHeader
+        assert made == ReceivedHeader(*values) == original
+        assert hash(made) == hash(original)
+        assert [getattr(made, n) for n in names] == values
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.raw = "x"  # type: ignore[misc]
+    assert len(originals) >= 200
+
+
+def test_slot_maker_refuses_what_it_cannot_build() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self) -> None:
+            raise AssertionError
+
+    for cls in (Plain, Checked):
+        with pytest.raises(TypeError, match="not a slotted dataclass"):
+            slot_maker(cls)

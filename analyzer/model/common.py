@@ -5,8 +5,10 @@ Everything here is a frozen, slotted dataclass or a StrEnum: no pandas, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from enum import StrEnum
+from typing import Any, TypeVar
 
 
 class TlsVersion(StrEnum):
@@ -93,3 +95,23 @@ def clip(text: str, limit: int = RAW_LIMIT) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}…[{len(text) - limit} more characters]"
+
+
+R = TypeVar("R")
+
+
+def slot_maker(cls: type[R]) -> Callable[..., R]:
+    """A positional constructor for the frozen, slotted dataclass ``cls`` (its fields in
+    their order) that sets each slot through its descriptor: the same record as ``cls(...)``
+    at half the cost, where the generated ``__init__`` calls ``object.__setattr__`` once per
+    field. For records built by the million on a hot path; only for a dataclass whose
+    ``__init__`` just sets its fields (no ``__post_init__``, no default factory)."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    if hasattr(cls, "__post_init__") or "__slots__" not in vars(cls):
+        raise TypeError(f"{cls.__name__} is not a slotted dataclass built by its fields")
+    space: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    space.update((f"set{i}", vars(cls)[name].__set__) for i, name in enumerate(names))
+    body = "".join(f"    set{i}(o, {name})\n" for i, name in enumerate(names))
+    exec(f"def make({', '.join(names)}):\n    o = new(cls)\n{body}    return o\n", space)  # noqa: S102
+    maker: Callable[..., R] = space["make"]
+    return maker

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from analyzer.model.common import Evidence, TlsVersion
+from analyzer.model.common import Evidence, TlsVersion, slot_maker
 
 
 class Dialect(StrEnum):
@@ -153,6 +153,11 @@ class ReceivedHeader:
     date_raw: str | None
     timestamp: datetime | None
     tls: TlsFacts
+
+
+# ``ReceivedHeader(...)`` with every field given by position, at half the cost (the template
+# cache builds one per header read)
+make_received_header = slot_maker(ReceivedHeader)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from analyzer.model import ReceivedHeader, TlsFacts, clip
+from analyzer.model.received import make_received_header
 from analyzer.received import MAX_HEADER, fields, parse_received
 from analyzer.received.scan import Clause, _tokens, collapse
 
@@ -318,21 +319,22 @@ def _record(text: str, at: _Spots, t: _Template) -> ReceivedHeader:
         if tail.endswith(")"):  # the pattern is anchored at the end, on a ")"
             tail = _TRAILING_COMMENTS.sub("", tail)
         date_raw = tail.strip() or None
-    return ReceivedHeader(
-        raw=clip(text),
-        from_host=host,
-        from_helo=helo,
-        from_rdns=rdns,
-        from_ip=ip,
-        by_host=text[by[0] : by[1]] if by else None,
-        via=t.via,
-        protocol=t.protocol,
-        id=text[ident[0] : ident[1]] if ident else None,
-        for_=(text[recipient[0] : recipient[1]].strip("<>") or None) if recipient else None,
-        date_raw=date_raw,
-        timestamp=fields.parse_date(date_raw) if date_raw else None,
-        tls=t.tls,
+    header: ReceivedHeader = make_received_header(  # the fields in their order
+        clip(text),  # raw
+        host,  # from_host
+        helo,  # from_helo
+        rdns,  # from_rdns
+        ip,  # from_ip
+        text[by[0] : by[1]] if by else None,  # by_host
+        t.via,
+        t.protocol,
+        text[ident[0] : ident[1]] if ident else None,  # id
+        (text[recipient[0] : recipient[1]].strip("<>") or None) if recipient else None,  # for_
+        date_raw,
+        fields.parse_date(date_raw) if date_raw else None,  # timestamp
+        t.tls,
     )
+    return header
 
 
 __all__ = ["ReceivedParser", "shape"]
