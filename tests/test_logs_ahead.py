@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pandas.testing as pdt
+import pyarrow as pa
 import pytest
 
 from analyzer.api_logs import LogReadResult, blocks, deliveries, read_logs_result
 from analyzer.api_logs.blocks import AHEAD_MIN, Stream, can_read_ahead
+from analyzer.frames import arrow_rows
 from analyzer.frames.fast_postfix import FastPostfix
 from analyzer.sources.logs import LogFile, describe
 
@@ -123,3 +125,25 @@ def test_collection_thresholds_restored(tmp_path: Path) -> None:
             assert gc.get_threshold()[0] == 0
     finally:
         gc.set_threshold(*before)
+
+
+def test_arrow_pool_is_the_system_allocator_while_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log reader allocates Arrow memory from the system allocator, and the caller's
+    pool is back after (also after an error, and unless changed meanwhile)."""
+    before = pa.default_memory_pool().backend_name
+    seen: list[str] = []
+    real = blocks.consume
+
+    def spy(*args: object, **kwargs: object) -> None:
+        seen.append(pa.default_memory_pool().backend_name)
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("analyzer.api_logs.consume", spy)
+    read_logs_result(LOGS[0], workers=1)
+    assert seen == [pa.system_memory_pool().backend_name]
+    assert pa.default_memory_pool().backend_name == before
+    with pytest.raises(RuntimeError), arrow_rows.system_allocations():
+        raise RuntimeError("stop")
+    assert pa.default_memory_pool().backend_name == before

@@ -29,6 +29,7 @@ from analyzer.api_logs.blocks import (
     consume,
     steps,
 )
+from analyzer.frames.arrow_rows import system_allocations
 from analyzer.frames.fast_feed import ENUMS, FastSink
 from analyzer.frames.logs import (
     EVENTS,
@@ -369,12 +370,14 @@ def fast_read(
     """
     counts = LineCounts()
     issues: list[ParseIssue] = []
-    sink = FastSink(keep_events, issues)
-    plan = _plan(_as_list(inputs), zone, issues)
-    produced = ahead(plan, zone) if can_read_ahead(plan, workers) else steps(plan, zone)
-    consume(produced, sink, counts, progress)
-    counts.parsed, counts.unrelated, counts.issues = sink.parsed, sink.unrelated, sink.issue_lines
-    frame, found = sink.finish()
+    with system_allocations():  # a read-ahead child, forked inside, allocates the same way
+        sink = FastSink(keep_events, issues)
+        plan = _plan(_as_list(inputs), zone, issues)
+        produced = ahead(plan, zone) if can_read_ahead(plan, workers) else steps(plan, zone)
+        consume(produced, sink, counts, progress)
+        counts.parsed, counts.unrelated = sink.parsed, sink.unrelated
+        counts.issues = sink.issue_lines
+        frame, found = sink.finish()
     if keep_events:
         _carry(frame, found)
     return LogReadResult(frame, found, issues_frame(issues), counts)
