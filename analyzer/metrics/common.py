@@ -62,12 +62,17 @@ def _bool_series(values: pd.Series) -> pd.Series:
     return values.astype("boolean")
 
 
-def tally(values: pd.Series) -> Tally:
-    """The tally of a nullable boolean ``encrypted`` column."""
-    flags = _bool_series(values)
-    enc = int((flags == True).sum())  # noqa: E712 - nullable boolean comparison
-    plain = int((flags == False).sum())  # noqa: E712
-    return Tally(len(flags), enc, plain, len(flags) - enc - plain)
+def tally(values: pd.Series, where: np.ndarray | None = None) -> Tally:
+    """The tally of a nullable boolean ``encrypted`` column (of its rows where ``where`` is
+    true, when given), counted on numpy arrays."""
+    flags = _bool_series(values).array
+    true = flags.to_numpy(dtype=bool, na_value=False)
+    false = (~flags).to_numpy(dtype=bool, na_value=False)
+    if where is not None:
+        true, false = true & where, false & where
+    total = len(flags) if where is None else int(np.count_nonzero(where))
+    enc, plain = int(np.count_nonzero(true)), int(np.count_nonzero(false))
+    return Tally(total, enc, plain, total - enc - plain)
 
 
 def group_codes(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

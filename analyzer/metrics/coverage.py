@@ -42,7 +42,7 @@ def message_coverage(messages: pd.DataFrame) -> Tally:
 
 def hop_coverage(hops: pd.DataFrame, roles: Sequence[str] = VOUCHED_ROLES) -> Tally:
     """Tally of the hops whose role is in ``roles``."""
-    return tally(hops.loc[isin(hops["role"], roles), "encrypted"])
+    return tally(hops["encrypted"], isin(hops["role"], roles))
 
 
 def session_coverage(deliveries: pd.DataFrame) -> Tally:

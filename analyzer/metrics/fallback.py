@@ -81,6 +81,8 @@ def delivered_outbound(deliveries: pd.DataFrame) -> pd.DataFrame:
 
 def summary_of(d: pd.DataFrame) -> FallbackSummary:
     """``fallback_summary`` of deliveries already passed through ``delivered_outbound``."""
+    if d.empty:
+        return FallbackSummary(0, 0, 0, 0, tuple((r.value, 0) for r in FallbackReason))
     enc = int((d["encrypted"] == True).sum())  # noqa: E712
     plain = int((d["encrypted"] == False).sum())  # noqa: E712
     counts = d["reason"].value_counts()

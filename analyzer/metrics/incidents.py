@@ -172,7 +172,11 @@ def handshake_failures(events: pd.DataFrame) -> pd.DataFrame:
     type), ``direction``, ``count``, ``peers`` (distinct peers).
     """
     keys = ["failure_category", "rfc8460_result_type", "direction"]
-    f = events[[*keys, "peer_host", "peer_ip"]].iloc[_failure_rows(events)]
+    f = (
+        events
+        if events.empty
+        else events[[*keys, "peer_host", "peer_ip"]].iloc[_failure_rows(events)]
+    )
     if f.empty:
         return empty_frame({**dict.fromkeys(keys, "string"), "count": "Int64", "peers": "Int64"})
     work = pd.DataFrame(
@@ -202,11 +206,14 @@ def top_errors(events: pd.DataFrame, n: int = 10) -> pd.DataFrame:
 
     Columns: ``failure_category``, ``detail``, ``count``, ``example`` (one raw line).
     """
+    empty = {"failure_category": "string", "detail": "string", "count": "Int64",
+             "example": "string"}  # fmt: skip
+    if events.empty:
+        return empty_frame(empty)
     rows = _failure_rows(events)
     f = events[["failure_category", "detail"]].iloc[rows]
     if f.empty:
-        return empty_frame({"failure_category": "string", "detail": "string", "count": "Int64",
-                            "example": "string"})  # fmt: skip
+        return empty_frame(empty)
     work = pd.DataFrame(
         {"failure_category": text(f["failure_category"]), "detail": text(f["detail"]).fillna("")}
     )
