@@ -89,7 +89,10 @@ def strength_units(hops: pd.DataFrame, deliveries: pd.DataFrame) -> pd.DataFrame
     vouched = (hops["encrypted"] == True).fillna(False).to_numpy(bool) & ~isin(  # noqa: E712
         hops["role"], ("external",)
     )
-    h = hops.loc[vouched, ["from_rdns", "from_host", *_DETAILS]]
+    # the rows picked column by column, renumbered (``loc`` with a column list copies the
+    # frame's blocks first)
+    rows = np.flatnonzero(vouched)
+    h = pd.DataFrame({c: hops[c].array.take(rows) for c in ("from_rdns", "from_host", *_DETAILS)})
     parts = [_units(h, "hop", text(h["from_rdns"]).fillna(text(h["from_host"])))]
     if len(deliveries):
         enc = (deliveries["encrypted"] == True).fillna(False).to_numpy(bool)  # noqa: E712
