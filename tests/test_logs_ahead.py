@@ -147,3 +147,21 @@ def test_arrow_pool_is_the_system_allocator_while_reading(
     with pytest.raises(RuntimeError), arrow_rows.system_allocations():
         raise RuntimeError("stop")
     assert pa.default_memory_pool().backend_name == before
+
+
+def test_steps_without_raw_lines() -> None:
+    """A reader that keeps no events frame asks the producer for no raw lines: its blocks
+    carry empty texts there and everything else as before; the deliveries are the same."""
+    plan: list[LogFile | blocks.Stream] = [describe(LOGS[0])]
+    with_raw = [s for s in blocks.steps(plan, UTC) if isinstance(s, blocks.Block)]
+    without = [s for s in blocks.steps(plan, UTC, raw=False) if isinstance(s, blocks.Block)]
+    assert len(with_raw) == len(without) == 1
+    one, two = with_raw[0].read, without[0].read
+    assert one is not None
+    assert two is not None
+    assert one.events.num_rows == two.events.num_rows == 471
+    assert set(two.events["raw"].to_pylist()) == {""}
+    assert all(one.events["raw"].to_pylist())  # every vectorised row has its line
+    assert one.events.drop_columns(["raw"]).equals(two.events.drop_columns(["raw"]))
+    assert (one.stamps, one.slow, one.unrelated) == (two.stamps, two.slow, two.unrelated)
+    pdt.assert_frame_equal(deliveries(LOGS[0], workers=1), read_logs_result(LOGS[0]).deliveries)

@@ -373,7 +373,11 @@ def fast_read(
     with system_allocations():  # a read-ahead child, forked inside, allocates the same way
         sink = FastSink(keep_events, issues)
         plan = _plan(_as_list(inputs), zone, issues)
-        produced = ahead(plan, zone) if can_read_ahead(plan, workers) else steps(plan, zone)
+        # without an events frame no raw line is wanted: the correlator reads none
+        if can_read_ahead(plan, workers):
+            produced = ahead(plan, zone, keep_events)
+        else:
+            produced = steps(plan, zone, keep_events)
         consume(produced, sink, counts, progress)
         counts.parsed, counts.unrelated = sink.parsed, sink.unrelated
         counts.issues = sink.issue_lines

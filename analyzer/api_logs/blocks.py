@@ -142,15 +142,16 @@ class _Cursor:
         return out
 
 
-def steps(plan: Iterable[LogFile | Stream], zone: tzinfo) -> Iterator[Step]:
-    """The producer: every file of ``plan`` in order, block by block."""
+def steps(plan: Iterable[LogFile | Stream], zone: tzinfo, raw: bool = True) -> Iterator[Step]:
+    """The producer: every file of ``plan`` in order, block by block (the vectorised rows
+    with their raw lines when ``raw``)."""
     seen_heads: dict[str, int] = {}
     for item in plan:
         if isinstance(item, Stream):
             ctx = PrefixContext(item.origin, item.reference, zone)
             at = _Cursor()
             yield FileStart(ctx)
-            yield from _blocks(item.stream, ctx, 0, at)
+            yield from _blocks(item.stream, ctx, 0, at, raw)
             yield FileEnd(at.news())
             continue
         head = hashlib.sha256("\n".join(head_text(item, 20)).encode()).hexdigest()
@@ -162,7 +163,7 @@ def steps(plan: Iterable[LogFile | Stream], zone: tzinfo) -> Iterator[Step]:
             with open_file(item) as fh:
                 opened = True
                 yield FileStart(ctx)
-                yield from _blocks(fh, ctx, skip, at)
+                yield from _blocks(fh, ctx, skip, at, raw)
         except OSError as exc:
             failed = ParseIssue(
                 item.origin, 0, IssueKind.UNREADABLE, f"cannot read: {exc}", unit="file"
@@ -173,10 +174,12 @@ def steps(plan: Iterable[LogFile | Stream], zone: tzinfo) -> Iterator[Step]:
         seen_heads[head] = max(skip, at.lines)
 
 
-def _blocks(raw: BinaryIO, ctx: PrefixContext, skip: int, at: _Cursor) -> Iterator[Block]:
+def _blocks(
+    stream: BinaryIO, ctx: PrefixContext, skip: int, at: _Cursor, raw: bool
+) -> Iterator[Block]:
     """The blocks of one file, the first ``skip`` lines being duplicates."""
-    fast = FastPostfix(ctx)
-    for block in iter_blocks(raw, ctx.origin, at.issues):
+    fast = FastPostfix(ctx, raw=raw)
+    for block in iter_blocks(stream, ctx.origin, at.issues):
         size = len(block)
         drop = min(max(skip - at.lines, 0), size)
         at.lines += size
@@ -281,9 +284,9 @@ def can_read_ahead(plan: list[LogFile | Stream], workers: int | None) -> bool:
     return (os.cpu_count() or 1) > 1 and size >= AHEAD_MIN
 
 
-def ahead(plan: list[LogFile | Stream], zone: tzinfo) -> Iterator[Step]:
-    """``steps(plan, zone)``, produced in a child process while the caller consumes them."""
-    child = forked.start(_produce, (plan, zone), "reading the logs")
+def ahead(plan: list[LogFile | Stream], zone: tzinfo, raw: bool = True) -> Iterator[Step]:
+    """``steps(plan, zone, raw)``, produced in a child process while the caller consumes them."""
+    child = forked.start(_produce, (plan, zone, raw), "reading the logs")
     try:
         while (message := child.recv()) is not None:
             yield message
@@ -291,7 +294,7 @@ def ahead(plan: list[LogFile | Stream], zone: tzinfo) -> Iterator[Step]:
         child.stop()
 
 
-def _produce(send: Connection, plan: list[LogFile | Stream], zone: tzinfo) -> None:
-    for step in steps(plan, zone):
+def _produce(send: Connection, plan: list[LogFile | Stream], zone: tzinfo, raw: bool) -> None:
+    for step in steps(plan, zone, raw):
         send.send(step)
     send.send(None)

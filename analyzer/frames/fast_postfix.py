@@ -131,8 +131,11 @@ def _columns(n: int, values: dict[str, pa.Array]) -> list[pa.Array]:
 class FastPostfix:
     """Reads blocks of one file's lines; remembers the time stamps it has converted."""
 
-    def __init__(self, ctx: PrefixContext) -> None:
+    def __init__(self, ctx: PrefixContext, *, raw: bool = True) -> None:
+        """``raw``: whether the events carry their raw lines (else empty texts: a reader
+        that keeps no events frame needs none, and so neither gathers nor passes them)."""
         self.ctx = ctx
+        self.raw = raw
         self._stamps: dict[str, Any] = {}
 
     def _stamp(self, stamp: str) -> Any:
@@ -265,7 +268,12 @@ class FastPostfix:
         ordered = list(map(stamps.__getitem__, order.to_numpy().tolist()))
         table = take_rows(table, order)
         numbers = table["line"].to_numpy()
-        table = table.set_column(_RAW, "raw", lines.take(pa.array(numbers - first_line_no)))
+        raw = (
+            lines.take(pa.array(numbers - first_line_no))
+            if self.raw
+            else _constant("", len(numbers))
+        )
+        table = table.set_column(_RAW, "raw", raw)
         table = table.set_column(_MTA, "mta", _constant("postfix", len(numbers)))
         table = table.set_column(_SOURCE, "source", _constant(self.ctx.origin, len(numbers)))
         return BlockRead(table, ordered, slow, quiet)
