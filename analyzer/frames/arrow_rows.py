@@ -147,4 +147,5 @@ def frame_of(schema: Schema, table: pa.Table) -> pd.DataFrame:
             data[col.name] = pd.arrays.ArrowStringArray(pa.chunked_array(chunks, column.type))
         else:
             data[col.name] = _from_numpy(col.kind, [_numpy_part(col.kind, c) for c in chunks])
-    return pd.DataFrame(data, columns=schema.names)
+    # the columns are new arrays, in the schema's order: taken as they are, not copied
+    return pd.DataFrame(data, copy=False)

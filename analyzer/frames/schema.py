@@ -189,7 +189,8 @@ class FrameBuilder:
             else:
                 data[col.name] = _from_numpy(col.kind, parts)
             parts.clear()
-        return pd.DataFrame(data, columns=self.schema.names)
+        # the columns are new arrays, in the schema's order: taken as they are, not copied
+        return pd.DataFrame(data, copy=False)
 
 
 def _numpy_part(kind: Kind, arr: pa.Array) -> tuple[Any, Any]:
