@@ -94,15 +94,13 @@ def observations(messages: pd.DataFrame, deliveries: pd.DataFrame) -> pd.DataFra
     if len(deliveries) or not len(messages):
         parts.append(_session_units(deliveries))
     filled = [p for p in parts if len(p)] or parts[:1]
-    frame = (
-        filled[0].reset_index(drop=True)
-        if len(filled) == 1
-        else pd.concat(filled, ignore_index=True)
-    )
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    for col in ("unit", "direction", "peer_domain", "peer"):
-        frame[col] = frame[col].astype("string")
-    return frame[list(OBSERVATION_COLUMNS)]
+    frame = filled[0] if len(filled) == 1 else pd.concat(filled, ignore_index=True)
+    # one new frame, numbered from 0, its columns in their dtypes (no copy step by step)
+    columns = {c: frame[c].astype("string").array for c in ("unit", "direction", "peer_domain",
+                                                             "peer")}  # fmt: skip
+    columns["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).array
+    columns["encrypted"] = frame["encrypted"].array
+    return pd.DataFrame({c: columns[c] for c in OBSERVATION_COLUMNS}, copy=False)
 
 
 def coverage_by(units: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
