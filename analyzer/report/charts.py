@@ -15,8 +15,11 @@ import math
 from collections.abc import Sequence
 from html import escape
 
+import pandas as pd
+
 from analyzer.metrics.common import Tally
 from analyzer.metrics.result import Analysis
+from analyzer.report.sections import column_list
 
 GREEN, RED, GREY, BLUE = "#2e7d32", "#c62828", "#9e9e9e", "#1565c0"
 WIDTH = 700
@@ -150,7 +153,8 @@ def charts(a: Analysis) -> dict[str, str]:
                                 ("log sessions", c.sessions)) if t.total]  # fmt: skip
     if rows:
         out["summary"] = coverage_chart(rows)
-    if c.by_week["period"].nunique() >= 2:
+    weeks = {p for p in column_list(c.by_week, "period") if not pd.isna(p)}
+    if len(weeks) >= 2:
         g = c.by_week.groupby("period", sort=True)[["encrypted", "plaintext", "unknown"]].sum()
         stacks = [[int(v) for v in row] for row in g.itertuples(index=False, name=None)]
         out["coverage"] = weekly_chart([str(p) for p in g.index], stacks)
@@ -164,7 +168,7 @@ def charts(a: Analysis) -> dict[str, str]:
         out["failures"] = bar_chart([str(k) for k in f.index], [int(v) for v in f],
                                     "failed TLS attempts", RED)  # fmt: skip
     if len(a.versions):
-        out["strength"] = bar_chart([str(v) for v in a.versions["tls_version"]],
-                                    [int(v) for v in a.versions["count"]],
+        out["strength"] = bar_chart([str(v) for v in column_list(a.versions, "tls_version")],
+                                    [int(v) for v in column_list(a.versions, "count")],
                                     "encrypted hops and sessions")  # fmt: skip
     return out

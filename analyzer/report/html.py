@@ -1,10 +1,11 @@
 """The HTML report: one self-contained file, no network, readable on screen and on paper.
 
-* Every string that reaches the page from the analysis goes through ``markupsafe.escape`` (the
-  escaper behind Jinja2's autoescaping) where it is placed; the only markup inserted unescaped
-  is the SVG of ``charts`` (closed-vocabulary labels, escaped there) and this module's own
-  constants. The page is a handful of fixed fragments, so a template engine (whose import
-  and compilation cost more than formatting the report) is not needed.
+* Every string that reaches the page from the analysis goes through ``escape`` where it is
+  placed: the replacements of ``markupsafe.escape`` (the escaper behind Jinja2's autoescaping),
+  without importing markupsafe. The only markup inserted unescaped is the SVG of ``charts``
+  (closed-vocabulary labels, escaped there) and this module's own constants. The page is a
+  handful of fixed fragments, so a template engine (whose import and compilation cost more
+  than formatting the report) is not needed.
 * A Content-Security-Policy allows nothing from the network, no plugin and no script but the
   one inline sorting script, pinned by its SHA-256: even an escaping mistake could not run a
   script or load an image from a header.
@@ -19,11 +20,9 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from markupsafe import escape
-
 from analyzer.metrics.result import Analysis
 from analyzer.report.charts import charts
-from analyzer.report.sections import Code, Section, Table, pct, sections
+from analyzer.report.sections import Code, Section, Table, pct, sections, time_span
 
 SORT_SCRIPT = """
 document.querySelectorAll("table.sortable th").forEach(function (th) {
@@ -106,6 +105,14 @@ them all. Unknown is never counted as plaintext.</footer>
 </html>"""
 
 
+def escape(text: str) -> str:
+    """``text`` safe in HTML content and in quoted attribute values: ``& < > ' "`` replaced,
+    in markupsafe's order and by its references (``&#39;``, ``&#34;``), so the page is the
+    one markupsafe gave (``tests/test_report_render_exact.py`` compares them)."""
+    return (text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+            .replace("'", "&#39;").replace('"', "&#34;"))  # fmt: skip
+
+
 def _chart(svg: str | None) -> str:
     return f'<div class="chart">{svg}</div>' if svg else ""
 
@@ -162,11 +169,10 @@ def _cards(a: Analysis) -> list[dict[str, str]]:
 
 
 def _period(a: Analysis) -> str:
-    first = a.messages["date"].min() if len(a.messages) else None
-    stamps = [t for t in (first, a.deliveries["timestamp"].min() if len(a.deliveries) else None,
-                          a.messages["date"].max() if len(a.messages) else None,
-                          a.deliveries["timestamp"].max() if len(a.deliveries) else None)
-              if t is not None and t == t]  # fmt: skip
+    none = (None, None)
+    m_first, m_last = time_span(a.messages["date"]) if len(a.messages) else none
+    d_first, d_last = time_span(a.deliveries["timestamp"]) if len(a.deliveries) else none
+    stamps = [t for t in (m_first, d_first, m_last, d_last) if t is not None and t == t]
     files = f"{len(a.inputs)} input file(s)"
     if not stamps:
         return files

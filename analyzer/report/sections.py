@@ -8,14 +8,19 @@ raw here and escaped by each renderer for its own medium.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from pandas.arrays import DatetimeArray
 
 from analyzer.metrics.common import Tally
 from analyzer.metrics.result import Analysis
+
+if TYPE_CHECKING:
+    import numpy as np
+    from pandas.api.extensions import ExtensionDtype
 
 MAX_ROWS = 20
 
@@ -98,23 +103,89 @@ def cell(value: object) -> str:
 Column = tuple[str, str, Callable[[Any], str]]  # (frame column, header, formatter)
 
 
+_NUMERIC: dict[np.dtype[Any] | ExtensionDtype, bool] = {}
+
+
+def _numeric(dtype: np.dtype[Any] | ExtensionDtype) -> bool:
+    """True for a number dtype other than booleans (cached: the checks cost microseconds)."""
+    known = _NUMERIC.get(dtype)
+    if known is None:
+        known = _NUMERIC[dtype] = pd.api.types.is_numeric_dtype(
+            dtype
+        ) and not pd.api.types.is_bool_dtype(dtype)
+    return known
+
+
+ColumnValues = tuple["np.dtype[Any] | ExtensionDtype", list[Any]]  # (dtype, Series.tolist())
+WHOLE_ROWS = 2_000
+_COLUMNS: dict[int, dict[Hashable, ColumnValues]] = {}
+
+
+def column_values(df: pd.DataFrame) -> dict[Hashable, ColumnValues] | None:
+    """Every column of ``df`` as its dtype and its values (``Series.tolist()``), or None for a
+    frame of more than ``WHOLE_ROWS`` rows (its renderers read only its first rows).
+
+    The text, Markdown and HTML tables and the JSON records read the same metric frames, and
+    getting a frame's column costs more than formatting a table's cells: each frame's columns
+    are read once, then shared, until the frame is garbage-collected. Frames are not changed
+    after the analysis that holds them is built.
+    """
+    if len(df) > WHOLE_ROWS:
+        return None
+    key = id(df)
+    known = _COLUMNS.get(key)
+    if known is None:
+        known = {name: (col.dtype, col.tolist()) for name, col in df.items()}
+        try:
+            weakref.finalize(df, _COLUMNS.pop, key, None)
+        except TypeError:  # an object without weak references: not cached
+            return known
+        _COLUMNS[key] = known
+    return known
+
+
+def column_list(df: pd.DataFrame, column: Hashable) -> list[Any]:
+    """``df[column].tolist()``, shared as ``column_values`` shares it."""
+    known = column_values(df)
+    return df[column].tolist() if known is None else known[column][1]
+
+
+def time_span(column: pd.Series) -> tuple[Any, Any]:
+    """The earliest and latest time of ``column``, missing ones skipped (NaT when none):
+    ``column.min()`` and ``column.max()``, read from the array of times when the column holds
+    times with a zone (the Series methods cost ten times more on their first call)."""
+    values = column.array
+    if isinstance(values, DatetimeArray) and values.tz is not None:
+        return values.min(), values.max()
+    return column.min(), column.max()
+
+
 def table(
-    df: pd.DataFrame, columns: Sequence[Column], title: str = "", limit: int = MAX_ROWS
+    df: pd.DataFrame,
+    columns: Sequence[Column],
+    title: str = "",
+    limit: int = MAX_ROWS,
+    order: Sequence[int] | None = None,
 ) -> Table:
-    """A ``Table`` of the first ``limit`` rows of ``df`` in the given columns."""
-    shown = df.head(limit)
-    numeric = tuple(
-        fmt is pct
-        or (
-            pd.api.types.is_numeric_dtype(df[col].dtype)
-            and not pd.api.types.is_bool_dtype(df[col].dtype)
-        )
-        for col, _, fmt in columns
-    )
-    # formatted column by column (a list per column, then rows): cheaper than itertuples
-    formatted = [[fmt(v) for v in shown[col].tolist()] for col, _, fmt in columns]
-    body = tuple(zip(*formatted, strict=True)) if formatted else ((),) * len(shown)
-    return Table(title, tuple(h for _, h, _ in columns), body, numeric, max(len(df) - limit, 0))
+    """A ``Table`` of the first ``limit`` rows of ``df`` (in ``order``, row positions, when
+    given) in the given columns."""
+    known = column_values(df)
+    if known is None:
+        shown = df.head(limit) if order is None else df.iloc[list(order[:limit])]
+        picked = [(s.dtype, s.tolist()) for s in (shown[col] for col, _, _ in columns)]
+        order = None
+    else:
+        picked = [known[col] for col, _, _ in columns]
+    numeric: list[bool] = []
+    formatted: list[list[str]] = []  # column by column, then rows: cheaper than itertuples
+    for (_, _, fmt), (dtype, values) in zip(columns, picked, strict=True):
+        numeric.append(fmt is pct or _numeric(dtype))
+        shown_values = values[:limit] if order is None else [values[i] for i in order[:limit]]
+        formatted.append([fmt(v) for v in shown_values])
+    rows = min(len(df), limit)
+    body = tuple(zip(*formatted, strict=True)) if formatted else ((),) * rows
+    headers = tuple(h for _, h, _ in columns)
+    return Table(title, headers, body, tuple(numeric), max(len(df) - limit, 0))
 
 
 def _tally_row(name: str, t: Tally) -> tuple[str, ...]:
@@ -151,13 +222,12 @@ def _inputs(a: Analysis) -> Section:
         f"{len(a.deliveries):,} log sessions; after filters {len(a.messages):,} messages and "
         f"{len(a.hops):,} hops."
     )
-    files = pd.DataFrame(
-        {"path": [i.path for i in a.inputs], "kind": [i.kind for i in a.inputs],
-         "detail": [i.detail for i in a.inputs]}
-    )  # fmt: skip
-    cols: tuple[Column, ...] = (("path", "input", cell), ("kind", "read as", cell),
-                                ("detail", "content", cell))  # fmt: skip
-    return Section("inputs", "Inputs", (counts, table(files, cols, limit=50)))
+    # the inputs are records, not a frame: their rows are formatted as ``table`` formats a
+    # frame of them, without building one (text columns; an empty frame has float columns)
+    files = tuple((cell(i.path), cell(i.kind), cell(i.detail)) for i in a.inputs[:50])
+    listed = Table("", ("input", "read as", "content"), files, (not a.inputs,) * 3,
+                   max(len(a.inputs) - 50, 0))  # fmt: skip
+    return Section("inputs", "Inputs", (counts, listed))
 
 
 def _coverage(a: Analysis) -> Section:
@@ -289,14 +359,14 @@ def _readiness(a: Analysis) -> Section:
     t = r.table
     keys = [
         (rank.get(v, 3), str(d), str(m))
-        for v, d, m in zip(t["verdict"].tolist(), t["direction"].tolist(), t["domain"].tolist(),
+        for v, d, m in zip(*(column_list(t, c) for c in ("verdict", "direction", "domain")),
                            strict=True)
     ]  # fmt: skip
-    order = t.iloc[sorted(range(len(t)), key=keys.__getitem__)]
+    order = sorted(range(len(t)), key=keys.__getitem__)
     blocks: list[Block] = [
         "Had TLS been required for a domain, its plaintext or failed attempts would have been "
         "deferred; messages never sent encrypted would have bounced.",
-        table(order, cols, limit=40),
+        table(t, cols, limit=40, order=order),
         f"Safe to force (outbound): {', '.join(r.safe_outbound) or 'none'}.",
     ]
     if r.safe_outbound:
