@@ -159,7 +159,7 @@ def test_steps_without_raw_lines() -> None:
     one, two = with_raw[0].read, without[0].read
     assert one is not None
     assert two is not None
-    assert one.events.num_rows == two.events.num_rows == 471
+    assert one.events.num_rows == two.events.num_rows == 474
     assert set(two.events["raw"].to_pylist()) == {""}
     assert all(one.events["raw"].to_pylist())  # every vectorised row has its line
     assert one.events.drop_columns(["raw"]).equals(two.events.drop_columns(["raw"]))

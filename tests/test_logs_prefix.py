@@ -118,3 +118,18 @@ def test_zone_applies_to_zoneless_stamps_only() -> None:
 def test_unreadable_prefixes(text: str) -> None:
     line = parse_prefix(text, CTX, 1)
     assert line is None or line.timestamp is None
+
+
+@pytest.mark.parametrize("offset", ["+30:00", "-24:00", "+2399", "+23:60", "-99:99"])
+def test_impossible_offsets_give_no_time(offset: str) -> None:
+    """An offset of a day or more (a damaged line) is no zone: the line keeps its host, tag
+    and message, its time is unreadable; the next offset under a day still reads."""
+    text = f"2026-11-27T21:28:44.443482{offset} vm postfix/smtp[29169]: x"
+    line = parse_prefix(text, CTX, 7)
+    assert line is not None
+    assert (line.timestamp, line.host, line.program, line.pid, line.message) == (
+        None, "vm", "postfix/smtp", 29169, "x",
+    )  # fmt: skip
+    ok = parse_prefix("2026-11-27T21:28:44+23:59 vm postfix/smtp[1]: x", CTX, 1)
+    assert ok is not None
+    assert ok.timestamp == _utc(2026, 11, 26, 21, 29, 44)

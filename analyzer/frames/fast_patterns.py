@@ -50,7 +50,7 @@ LEVELS = ("DEBUG", "INFO", "NOTICE", "WARNING", "WARN", "ERROR", "ERR", "CRIT", 
 LIMITS = {"host": 255, "prog": 128, "pid": 10, "to": 1024, "orig": 1024, "relay": 400,
            "delay": 32, "delays": 80, "tls": 80, "sender": 1024, "mid": 998, "ph": 255,
            "pi": 128, "ch": 255, "ci": 128, "pname": 255, "sni": 255, "ver": 32, "cipher": 128,
-           "kex": 64}  # fmt: skip
+           "kex": 64, "lost": 400}  # fmt: skip
 
 
 def prefix_pattern(stamp: str, named: bool) -> str:
@@ -98,7 +98,7 @@ EXPIRED = ", status=expired, returned to sender"
 SESSION_STARTS = r"^(?:connect from |disconnect from |CONNECT |DISCONNECT |NOQUEUE: |\[ID )"
 SESSION_WORDS = r"TLS|SSL_|certificate verification failed for "
 QUEUE_OTHER = r"^(?:client=|reject: |Cannot start TLS|sender |postmaster )"
-SESSION_SHAPES = frozenset({"summary", "failure", "connect"})  # shapes without a queue id
+SESSION_SHAPES = frozenset({"summary", "failure", "connect", "lost"})  # shapes without a queue id
 # postfix._CONNECT (smtpd.c "connect from %s", "disconnect from %s ehlo=1 starttls=0/1 ...")
 # and postfix._CLIENT (smtpd.c "%s: client=%s")
 CONNECT = r"^(?P<dis>dis)?connect from (?P<peer>" + peer_pattern("ph", "pi") + r")(?P<rest>.*)"
@@ -115,6 +115,12 @@ FAILURES = (
     r"(?P<cpeer>" + peer_pattern("ch", "ci") + r"): )(?P<text>.*)"
 )
 FAILURE_START = r"^(?:SSL_|warning: TLS library problem: |(?:(?:server|client|CA) )?certificate )"
+# postfix._AFTER_STARTTLS (src/smtpd/smtpd.c "lost connection after %s from %s", "timeout after
+# %s from %s"), its peer unbounded here (``LIMITS["lost"]``); the rest of the line is not read
+LOST = r"^(?P<what>lost connection|timeout) after STARTTLS from (?P<lost>" + NS + r"+)"
+LOST_START = r"^(?:lost connection|timeout) after STARTTLS from "
+# postfix._queue_line: older smtp "B97C42542CE: Cannot start TLS: handshake failure"
+CANNOT_START = "Cannot start TLS"
 # classify_status reads a text only when it names one of these
 HINTS = "|".join(re.escape(h) for h in _TLS_HINTS)
 
@@ -170,7 +176,16 @@ def failure_fields(key: str) -> tuple[object, ...]:
     else:
         kind, ours = (EventKind.TLS_FAILED, True) if warn else (EventKind.CERTIFICATE_FAILED, False)
         direction = _DAEMON_DIRECTION.get(daemon)
-    peer = peer or cpeer
+    return _failure_values(kind, direction, text, peer or cpeer, ours)
+
+
+SSL_DIRECTION = {"accept": Direction.INBOUND, "connect": Direction.OUTBOUND}
+
+
+def _failure_values(
+    kind: EventKind, direction: Direction | None, text: str, peer: str, ours: bool
+) -> tuple[object, ...]:
+    """postfix._failure: (kind, direction, host, ip, port, category, rfc8460, detail)."""
     host, ip, port = split_peer(peer) if peer else ("", "", None)
     if direction is not None and ip:
         direction = peer_direction(direction, ip, host, port)
@@ -185,7 +200,20 @@ def failure_fields(key: str) -> tuple[object, ...]:
     )  # fmt: skip
 
 
-SSL_DIRECTION = {"accept": Direction.INBOUND, "connect": Direction.OUTBOUND}
+def lost_fields(key: str) -> tuple[object, ...]:
+    """postfix._session_line2 of a ``lost connection|timeout after STARTTLS from`` line."""
+    what, peer = key.split("\x00")
+    text = f"{what} after STARTTLS"
+    return _failure_values(EventKind.CONNECTION_LOST, Direction.INBOUND, text, peer, True)
+
+
+def cannot_fields(text: str) -> tuple[object, ...]:
+    """postfix._queue_line of a ``<qid>: Cannot start TLS...`` line (``text`` from
+    ``Cannot``): (kind, direction, category, rfc8460, detail); no peer is named."""
+    kind, direction, _, _, _, category, rfc, detail = _failure_values(
+        EventKind.TLS_FAILED, Direction.OUTBOUND, text, "", False
+    )
+    return kind, direction, category, rfc, detail
 
 
 def status_category(key: str) -> tuple[object, ...]:

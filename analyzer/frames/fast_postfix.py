@@ -16,8 +16,10 @@ run by Arrow's RE2 engine over a whole block, and hands every other line to
   warnings and ``certificate verification failed`` lines (src/tls/), ``to=... status=``
   lines (src/global/log_adhoc.c), qmgr ``from=<`` (and its ``status=expired`` form),
   cleanup ``message-id=``, qmgr ``removed``, smtpd ``client=``, ``connect from`` and
-  ``disconnect from``, the bounce daemon's ``sender non-delivery notification: <qid>`` and
-  its kin (src/bounce/), or a line ``postfix.parse`` ignores.
+  ``disconnect from``, smtpd ``lost connection`` or ``timeout after STARTTLS from``
+  (src/smtpd/smtpd.c), older smtp ``<qid>: Cannot start TLS``, the bounce daemon's
+  ``sender non-delivery notification: <qid>`` and its kin (src/bounce/), or a line
+  ``postfix.parse`` ignores.
 
 Values that need the reference's functions (time stamps, peers and their direction, version
 and cipher names, failure categories) are computed by those functions once per distinct
@@ -36,6 +38,7 @@ import pyarrow.compute as pc
 
 from analyzer.frames.arrow_rows import EVENT_TYPES, take_rows
 from analyzer.frames.fast_patterns import (
+    CANNOT_START,
     CLIENT,
     CONNECT,
     CONNECT_REST,
@@ -46,6 +49,8 @@ from analyzer.frames.fast_patterns import (
     HINTS,
     LEVELS,
     LIMITS,
+    LOST,
+    LOST_START,
     MESSAGE_ID,
     NOTICE,
     NOTICE_START,
@@ -59,11 +64,13 @@ from analyzer.frames.fast_patterns import (
     STATUS,
     SUMMARY,
     SUMMARY_START,
+    cannot_fields,
     client_fields,
     connect_fields,
     daemon_of,
     failure_fields,
     join_keys,
+    lost_fields,
     null_if_empty,
     per_unique,
     prefix_pattern,
@@ -167,6 +174,8 @@ class FastPostfix:
             "expired": pc.and_(is_qid, pc.and_(pc.starts_with(rest, "from=<"), expired)),
             "client": pc.and_(is_qid, pc.starts_with(rest, "client=")),
             "notice": pc.and_(is_qid, pc.match_substring_regex(rest, NOTICE_START)),
+            "lost": pc.and_(pc.invert(is_qid), pc.match_substring_regex(msg, LOST_START)),
+            "cannot": pc.and_(is_qid, pc.starts_with(rest, CANNOT_START)),
             "connect": pc.and_(
                 pc.invert(is_qid),
                 pc.and_(
@@ -406,6 +415,27 @@ class FastPostfix:
             failure_category=category, rfc8460_result_type=rfc, detail=detail,
         )  # fmt: skip
 
+    def _fill_lost(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+        f = sel["lost"]
+        kind, direction, host, ip, port, category, rfc, detail = per_unique(
+            join_keys(f.field("what"), f.field("lost")),
+            lost_fields,
+            [pa.string()] * 4 + [pa.int64()] + [pa.string()] * 3,
+        )
+        values.update(
+            event=kind, direction=direction, peer_host=host, peer_ip=ip, peer_port=port,
+            failure_category=category, rfc8460_result_type=rfc, detail=detail,
+        )  # fmt: skip
+
+    def _fill_cannot(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+        kind, direction, category, rfc, detail = per_unique(
+            sel["cannot"], cannot_fields, [pa.string()] * 5
+        )
+        values.update(
+            event=kind, direction=direction, failure_category=category,
+            rfc8460_result_type=rfc, detail=detail,
+        )  # fmt: skip
+
     def _fill_expired(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
         # postfix._queue_line: qmgr "%s: from=<%s>, status=expired, returned to sender"
         n = len(sel["expired"])
@@ -514,6 +544,11 @@ def _all(source: pa.Array) -> tuple[None, Any]:
     return None, np.ones(len(source), dtype=np.bool_)
 
 
+def _whole(source: pa.Array) -> tuple[pa.Array, Any]:
+    """Every row, its text the value (within ``RAW_LINE_LIMIT`` as its line is)."""
+    return source, np.ones(len(source), dtype=np.bool_)
+
+
 _SHAPES: dict[str, Callable[[pa.Array], tuple[pa.Array | None, Any]]] = {
     "status": _shape(STATUS, ("to", "orig", "relay", "delay", "delays", "tls")),
     "mid": _shape(MESSAGE_ID, ("mid",)),
@@ -522,6 +557,8 @@ _SHAPES: dict[str, Callable[[pa.Array], tuple[pa.Array | None, Any]]] = {
     "summary": _shape(SUMMARY, ("ph", "pi", "pname", "sni", "ver", "cipher", "kex")),
     "failure": _shape(FAILURES, ("ph", "pi", "ch", "ci")),
     "connect": _shape(CONNECT, ("ph", "pi")),
+    "lost": _shape(LOST, ("lost",)),
+    "cannot": _whole,
     "client": _shape(CLIENT, ("ph", "pi")),
     "expired": _shape(FROM, ("sender",)),
     "notice": _shape(NOTICE),
@@ -535,6 +572,8 @@ _FILLERS: dict[str, Callable[[FastPostfix, dict[str, pa.Array], dict[str, pa.Arr
     "failure": FastPostfix._fill_failure,
     "expired": FastPostfix._fill_expired,
     "connect": FastPostfix._fill_connect,
+    "lost": FastPostfix._fill_lost,
+    "cannot": FastPostfix._fill_cannot,
     "client": FastPostfix._fill_client,
     "notice": FastPostfix._fill_notice,
 }

@@ -90,14 +90,17 @@ def _micro(frac: str | None) -> int:
     return int((frac or "0")[:6].ljust(6, "0"))
 
 
-def _offset(text: str | None, zone: tzinfo) -> tzinfo:
+def _offset(text: str | None, zone: tzinfo) -> tzinfo | None:
+    """The zone of an offset (``Z``, ``+01:00``, ``-0500``), ``zone`` for none; None for an
+    offset no clock has (a day or more, as in a damaged ``+30:00``: its time is unreadable)."""
     if text is None:
         return zone
     if text == "Z":
         return UTC
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return timezone(sign * delta) if delta < timedelta(hours=24) else None
 
 
 def _aware(
@@ -110,8 +113,11 @@ def _aware(
     return local.astimezone(UTC)
 
 
-def _matched_stamp(m: re.Match[str], micro: int, zone: tzinfo) -> datetime | None:
-    """The stamp of a match with groups y, mo, d, h, m, s (all the ISO-like prefixes)."""
+def _matched_stamp(m: re.Match[str], micro: int, zone: tzinfo | None) -> datetime | None:
+    """The stamp of a match with groups y, mo, d, h, m, s (all the ISO-like prefixes); None
+    without a zone (an impossible offset)."""
+    if zone is None:
+        return None
     return _aware(
         int(m["y"]), int(m["mo"]), int(m["d"]), int(m["h"]), int(m["m"]), int(m["s"]), micro, zone
     )
