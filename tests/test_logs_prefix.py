@@ -133,3 +133,20 @@ def test_impossible_offsets_give_no_time(offset: str) -> None:
     ok = parse_prefix("2026-11-27T21:28:44+23:59 vm postfix/smtp[1]: x", CTX, 1)
     assert ok is not None
     assert ok.timestamp == _utc(2026, 11, 26, 21, 29, 44)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001-01-01T00:00:00+05:00 vm postfix/smtp[1]: x",  # before year 1 in UTC
+        "9999-12-31T23:59:59-05:00 vm postfix/smtp[1]: x",  # after year 9999 in UTC
+        '{"MESSAGE": "x", "__REALTIME_TIMESTAMP": "99999999999999999999999", '
+        '"SYSLOG_IDENTIFIER": "postfix/smtp", "_PID": "1"}',  # journald, past year 9999
+    ],
+)
+def test_times_outside_the_calendar_give_no_time(text: str) -> None:
+    line = parse_prefix(text, CTX, 1)
+    assert line is not None
+    assert (line.timestamp, line.program, line.pid, line.message) == (
+        None, "postfix/smtp", 1, "x",
+    )  # fmt: skip

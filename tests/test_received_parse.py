@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer import parse_received
+from analyzer import load_mailbox, parse_received
 from analyzer.frames.received import HOPS, _hop_row, hop_rows, hops_frame
 from analyzer.model import Dialect, Evidence, Role, TlsVersion
 from analyzer.received import MAX_HEADER
@@ -214,3 +215,27 @@ def test_round_trip_through_the_frame(chain: list[str]) -> None:
 def test_oversized_text_is_cut_before_scanning() -> None:
     h = parse_received("from a by b with ESMTPS id c; " + "x" * (2 * MAX_HEADER))
     assert h.tls.evidence is Evidence.TLS_KEYWORD
+
+
+def test_dates_outside_the_calendar_in_utc_are_unreadable(tmp_path: Path) -> None:
+    """A date that leaves years 1 to 9999 once in UTC is no time (it used to raise), in a
+    Received header and in the Date header alike; the message and its hop are kept."""
+    for text in ("Fri, 31 Dec 9999 23:59:59 -0500", "31 Dec 9999 23:59:59.5 -2359",
+                 "1 Jan 0001 00:00:00 +0500", "9999-12-31 23:59:59 -0500"):  # fmt: skip
+        assert parse_date(text) is None, text
+    assert parse_date("Mon, 1 Jan 0001 05:00:00 +0500") == datetime(1, 1, 1, tzinfo=UTC)
+    header = parse_received("from a.example by b.example; Fri, 31 Dec 9999 23:59:59 -0500")
+    assert (header.by_host, header.date_raw, header.timestamp) == (
+        "b.example", "Fri, 31 Dec 9999 23:59:59 -0500", None,
+    )  # fmt: skip
+    box = tmp_path / "y9999.mbox"
+    box.write_text(
+        "From x@y Sat Jan  5 09:14:16 2008\n"
+        "Received: from a.example by b.example; Fri, 31 Dec 9999 23:59:59 -0500\n"
+        "Date: Fri, 31 Dec 9999 23:59:59 -0500\nSubject: x\n\nbody\n",
+        encoding="ascii",
+    )
+    frames = load_mailbox([box])
+    assert (len(frames.hops), len(frames.messages), len(frames.issues)) == (1, 1, 0)
+    assert frames.hops["timestamp"].isna().all()
+    assert frames.messages["date"].isna().all()

@@ -107,10 +107,9 @@ def _aware(
     y: int, mo: int, d: int, h: int, mi: int, s: int, us: int, zone: tzinfo
 ) -> datetime | None:
     try:
-        local = datetime(y, mo, d, h, mi, s, us, tzinfo=zone)
-    except ValueError:
+        return datetime(y, mo, d, h, mi, s, us, tzinfo=zone).astimezone(UTC)
+    except (ValueError, OverflowError):  # no such date; or before year 1 or after 9999 in UTC
         return None
-    return local.astimezone(UTC)
 
 
 def _matched_stamp(m: re.Match[str], micro: int, zone: tzinfo | None) -> datetime | None:
@@ -231,7 +230,10 @@ def _journal_json(text: str, ctx: PrefixContext, line_no: int) -> LogLine | None
     stamp = str(obj.get("__REALTIME_TIMESTAMP", ""))
     if not isinstance(message, str) or not stamp.isdigit():
         return None
-    ts = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(stamp))
+    try:
+        ts: datetime | None = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(stamp))
+    except OverflowError:  # past year 9999: an unreadable time
+        ts = None
     pid = str(obj.get("_PID") or obj.get("SYSLOG_PID") or "")
     prog = str(obj.get("SYSLOG_IDENTIFIER") or obj.get("_COMM") or "")
     return _line(

@@ -230,9 +230,17 @@ def _fast_date(text: str) -> datetime | None:
 
 @lru_cache(maxsize=2048)
 def parse_date(text: str) -> datetime | None:
-    """An RFC 5322 date (tolerant: no weekday, 2-digit years, comments) as aware UTC."""
+    """An RFC 5322 date (tolerant: no weekday, 2-digit years, comments) as aware UTC; None
+    when unreadable, or outside the calendar once in UTC ("31 Dec 9999 23:59:59 -0500")."""
     if not text or len(text) > 200:
         return None
+    try:
+        return _parse_date(text)
+    except OverflowError:
+        return None
+
+
+def _parse_date(text: str) -> datetime | None:
     fast = _fast_date(text)
     if fast is not None:
         return fast
