@@ -239,3 +239,24 @@ def test_dates_outside_the_calendar_in_utc_are_unreadable(tmp_path: Path) -> Non
     assert (len(frames.hops), len(frames.messages), len(frames.issues)) == (1, 1, 0)
     assert frames.hops["timestamp"].isna().all()
     assert frames.messages["date"].isna().all()
+
+
+def test_times_outside_the_frames_range_are_missing(tmp_path: Path) -> None:
+    """Years the frames' nanosecond time columns cannot hold (before 1677, after 2262) are
+    kept by the records and shown as missing in the frames (they stopped the frame builder)."""
+    box = tmp_path / "far.mbox"
+    box.write_text(
+        "From x@y Sat Jan  5 09:14:16 2008\n"
+        "Received: from a.example by b.example; Sat, 7 Mar 255 13:00:06 +0000\n"
+        "Received: from c.example by a.example; Mon, 1 Jan 2300 00:00:00 +0000\n"
+        "Date: Mon, 1 Jan 2300 00:00:00 +0000\nSubject: x\n\nbody\n",
+        encoding="ascii",
+    )
+    frames = load_mailbox([box])
+    assert (len(frames.hops), len(frames.messages), len(frames.issues)) == (2, 1, 0)
+    assert frames.hops["timestamp"].isna().tolist() == [True, True]
+    assert frames.hops["delay_s"].tolist()[1] < 0  # the records' times still give the delay
+    assert frames.messages["date"].isna().all()
+    assert parse_received(
+        "from a.example by b.example; Sat, 7 Mar 255 13:00:06 +0000"
+    ).timestamp == datetime(255, 3, 7, 13, 0, 6, tzinfo=UTC)

@@ -19,8 +19,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analyzer.frames.logs import DELIVERIES, EVENTS, _event_row, frame_time
-from analyzer.frames.schema import Kind, Schema, _categories, _dtype, _from_numpy, _numpy_part
+from analyzer.frames.logs import DELIVERIES, EVENTS, _event_row
+from analyzer.frames.schema import (
+    Kind,
+    Schema,
+    _categories,
+    _dtype,
+    _from_numpy,
+    _numpy_part,
+    frame_time,
+)
 from analyzer.logs.delivery_rows import DeliveryRow
 from analyzer.model.logs import TlsEvent
 

@@ -80,8 +80,8 @@ from analyzer.frames.fast_patterns import (
     summary_peer,
     tls_names,
 )
-from analyzer.frames.logs import EVENTS, frame_time
-from analyzer.frames.schema import Kind
+from analyzer.frames.logs import EVENTS
+from analyzer.frames.schema import Kind, frame_time
 from analyzer.logs.common import DETAIL_LIMIT, RAW_LINE_LIMIT
 from analyzer.logs.prefix import PrefixContext, parse_prefix
 from analyzer.model.common import clip

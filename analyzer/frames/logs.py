@@ -7,7 +7,6 @@ Issue 3 scope 6. TLS versions and ciphers are already normalised by the dialects
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analyzer.frames.received import ISSUES, issues_frame
-from analyzer.frames.schema import Column, Kind, Schema, build_frame
+from analyzer.frames.schema import Column, Kind, Schema, build_frame, frame_time
 from analyzer.model.logs import (
     Delivery,
     Direction,
@@ -82,19 +81,6 @@ EVENTS = Schema(
         Column("raw", S, "the line as read, clipped"),
     ),
 )
-
-
-# The range of the frames' nanosecond time column; a stamp outside it (a mangled year such
-# as 0026) is kept by the records but shown as missing in the frames.
-_FIRST = pd.Timestamp.min.ceil("s").tz_localize(UTC).to_pydatetime()
-_LAST = pd.Timestamp.max.floor("s").tz_localize(UTC).to_pydatetime()
-
-
-def frame_time(ts: datetime | None) -> datetime | None:
-    """``ts`` as the frames hold it: None when a nanosecond time column cannot."""
-    if ts is None or _FIRST <= (ts if ts.tzinfo else ts.replace(tzinfo=UTC)) <= _LAST:
-        return ts
-    return None
 
 
 def _event_row(e: TlsEvent) -> tuple[object, ...]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -73,6 +74,19 @@ def _dtype(col: Column) -> Any:
     if col.kind is Kind.CATEGORY:
         return pd.CategoricalDtype(categories=list(col.categories), ordered=False)
     return col.kind.value
+
+
+# The range of the frames' nanosecond time columns; a time outside it (a mangled year such
+# as 0026 or 0255) is kept by the records but shown as missing in the frames.
+_FIRST = pd.Timestamp.min.ceil("s").tz_localize(UTC).to_pydatetime()
+_LAST = pd.Timestamp.max.floor("s").tz_localize(UTC).to_pydatetime()
+
+
+def frame_time(ts: datetime | None) -> datetime | None:
+    """``ts`` as the frames hold it: None when a nanosecond time column cannot."""
+    if ts is None or _FIRST <= (ts if ts.tzinfo else ts.replace(tzinfo=UTC)) <= _LAST:
+        return ts
+    return None
 
 
 _ARROW_TYPES = {
@@ -153,7 +167,7 @@ class FrameBuilder:
             elif col.kind is Kind.STRING:
                 chunk.append(pa.array(values, type=pa.large_string()))
             else:  # numbers, booleans, times: compact numpy values and a null mask
-                arr = pa.array(values, type=_ARROW_TYPES[col.kind], from_pandas=True)
+                arr = _arrow_values(col.kind, values)
                 chunk.append(_numpy_part(col.kind, arr))
         if self.on_chunk is not None:
             self.rows -= rows  # handed on: no longer this builder's
@@ -191,6 +205,17 @@ class FrameBuilder:
             parts.clear()
         # the columns are new arrays, in the schema's order: taken as they are, not copied
         return pd.DataFrame(data, copy=False)
+
+
+def _arrow_values(kind: Kind, values: Sequence[Any]) -> pa.Array:
+    """``values`` as the Arrow array of ``kind``; times a nanosecond column cannot hold are
+    missing (``frame_time``), not an error."""
+    try:
+        return pa.array(values, type=_ARROW_TYPES[kind], from_pandas=True)
+    except pa.ArrowInvalid:
+        if kind is not Kind.TIME:
+            raise
+        return pa.array(list(map(frame_time, values)), type=_ARROW_TYPES[kind], from_pandas=True)
 
 
 def _numpy_part(kind: Kind, arr: pa.Array) -> tuple[Any, Any]:
