@@ -27,6 +27,7 @@ from analyzer.frames.schema import (
     _dtype,
     _from_numpy,
     _numpy_part,
+    arrow_array,
     frame_time,
 )
 from analyzer.logs.delivery_rows import DeliveryRow
@@ -80,10 +81,7 @@ def _table(types: pa.Schema, rows: Iterable[Sequence[object]]) -> pa.Table:
     columns = list(zip(*rows, strict=True))
     if not columns:
         return types.empty_table()
-    arrays = [
-        pa.array(values, type=field.type, from_pandas=True)
-        for values, field in zip(columns, types, strict=True)
-    ]
+    arrays = [arrow_array(values, field.type) for values, field in zip(columns, types, strict=True)]
     return pa.Table.from_arrays(arrays, schema=types)
 
 
@@ -110,7 +108,7 @@ def deliveries_table(found: Sequence[DeliveryRow]) -> pa.Table:
         values = columns[at]
         if field.name == "timestamp":
             values = tuple(map(frame_time, values))
-        arrays.append(pa.array(values, type=field.type, from_pandas=True))
+        arrays.append(arrow_array(values, field.type))
     return pa.Table.from_arrays(arrays, schema=DELIVERY_TYPES)
 
 

@@ -208,14 +208,34 @@ class FrameBuilder:
 
 
 def _arrow_values(kind: Kind, values: Sequence[Any]) -> pa.Array:
-    """``values`` as the Arrow array of ``kind``; times a nanosecond column cannot hold are
-    missing (``frame_time``), not an error."""
+    return arrow_array(values, _ARROW_TYPES[kind])
+
+
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _int64(value: Any) -> Any:
+    """An int a 64-bit column cannot hold as None; anything else as it is (a value of the
+    wrong type stays, and fails again: that is a bug, not input)."""
+    if type(value) is int and not _INT64_MIN <= value <= _INT64_MAX:
+        return None
+    return value
+
+
+def arrow_array(values: Sequence[Any], arrow_type: pa.DataType) -> pa.Array:
+    """``values`` as an Arrow array of ``arrow_type``; a time a nanosecond column cannot
+    hold (``frame_time``) or a number a 64-bit one cannot is missing, not an error (input
+    decides them: a year 0255, a 30-digit port)."""
     try:
-        return pa.array(values, type=_ARROW_TYPES[kind], from_pandas=True)
-    except pa.ArrowInvalid:
-        if kind is not Kind.TIME:
+        return pa.array(values, type=arrow_type, from_pandas=True)
+    except (pa.ArrowInvalid, OverflowError):
+        if pa.types.is_timestamp(arrow_type):
+            fixed = list(map(frame_time, values))
+        elif pa.types.is_integer(arrow_type):
+            fixed = list(map(_int64, values))
+        else:
             raise
-        return pa.array(list(map(frame_time, values)), type=_ARROW_TYPES[kind], from_pandas=True)
+        return pa.array(fixed, type=arrow_type, from_pandas=True)
 
 
 def _numpy_part(kind: Kind, arr: pa.Array) -> tuple[Any, Any]:

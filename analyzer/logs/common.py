@@ -34,6 +34,15 @@ def local_address(ip: str, host: str = "", port: int | None = None) -> bool:
     return not ip and host in ("local", "virtual", "dovecot")
 
 
+def small_number(text: str, digits: int = 5) -> int | None:
+    """``text`` as a number when it is ASCII digits, at most ``digits`` of them (key bits,
+    ports): None otherwise. ``str.isdigit`` alone admits "²", which ``int`` refuses, and a
+    run of digits can outgrow the frames' 64-bit columns."""
+    if 0 < len(text) <= digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def split_peer(text: str) -> tuple[str, str, int | None]:
     """``(host, ip, port)`` of a ``host[ip]:port`` peer, or ``(text, "", None)``."""
     m = PEER.match(text)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import re
 
-from analyzer.logs.common import make_event
+from analyzer.logs.common import make_event, small_number
 from analyzer.logs.taxonomy import classify, rfc8460
 from analyzer.model.common import IssueKind, ParseIssue, clip
 from analyzer.model.logs import Direction, EventKind, FailureCategory, LogLine, Mta, TlsEvent
@@ -36,7 +36,10 @@ _FAILED = "TLS negotiation failed with error "
 
 def _endpoint(text: str) -> tuple[str, int | None]:
     ip, _, port = text.rpartition(":")
-    return (ip.strip("[]"), int(port)) if port.isdigit() else (text, None)
+    number = small_number(port)
+    if number is None and port.isdigit():  # digits, but no port ("95.10.20.33:99999999999")
+        return ip.strip("[]"), None
+    return (ip.strip("[]"), number) if number is not None else (text, None)
 
 
 def parse(line: LogLine, raw: str) -> Result:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from analyzer.logs.common import make_event, peer_direction
+from analyzer.logs.common import make_event, peer_direction, small_number
 from analyzer.logs.taxonomy import classify, classify_status, rfc8460
 from analyzer.model.common import ParseIssue
 from analyzer.model.logs import (
@@ -69,7 +69,7 @@ def _tls(x: str | None) -> dict[str, object]:
     return {
         "tls_version": normalize_version(parts[0]),
         "cipher": normalize_cipher(parts[1].rstrip("*")) if len(parts) > 1 else None,
-        "bits": int(bits) if bits.isdigit() else None,
+        "bits": small_number(bits),
         "key_exchange": parts[3] if len(parts) > 3 else None,
         "encrypted": True,
     }

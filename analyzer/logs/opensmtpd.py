@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from analyzer.logs.common import make_event, peer_direction
+from analyzer.logs.common import make_event, peer_direction, small_number
 from analyzer.logs.taxonomy import classify, classify_status, rfc8460
 from analyzer.model.common import ParseIssue
 from analyzer.model.logs import (
@@ -65,7 +65,7 @@ def _tls(
         direction=_direction(side),
         tls_version=normalize_version(ver),
         cipher=normalize_cipher(cipher),
-        bits=int(bits) if bits.isdigit() else None,
+        bits=small_number(bits),
         encrypted=True,
     )
 

@@ -94,7 +94,18 @@ def read_line(
     if len(line.message) > MESSAGE_LIMIT:
         # no MTA writes fields this far in; reading further only costs time (10 ms budget)
         line = replace(line, message=line.message[:MESSAGE_LIMIT])
-    result = dialect.parse(line, text)
+    try:
+        result = dialect.parse(line, text)
+    except Exception as exc:  # the one guarded boundary: a parser bug loses one line, as an issue
+        issue = ParseIssue(
+            ctx.origin,
+            line_no,
+            IssueKind.PARSER_BUG,
+            f"{line.program} line could not be read: {exc!r}",
+            clip(text, 2000),
+            unit="line",
+        )
+        return LineResult.ISSUE, issue
     if result is None:
         return LineResult.UNRELATED, None
     if isinstance(result, ParseIssue):
