@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analyzer import load_mailbox, parse_received
@@ -260,3 +261,42 @@ def test_times_outside_the_frames_range_are_missing(tmp_path: Path) -> None:
     assert parse_received(
         "from a.example by b.example; Sat, 7 Mar 255 13:00:06 +0000"
     ).timestamp == datetime(255, 3, 7, 13, 0, 6, tzinfo=UTC)
+
+
+_GOLDEN_TEXTS = [
+    p.read_text(encoding="utf-8").rstrip("\n")
+    for p in sorted((Path(__file__).parent / "data" / "received").glob("*.txt"))
+]
+_EXTREMES = ["0", "00", "9" * 30, "99", "255", "9999", "0000", "0001", "2300", "1600", "60",
+             "24", "31", "29", "²"]  # fmt: skip
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_extreme_numbers_in_real_headers_never_stop_a_read(
+    data: st.DataObject, tmp_path: Path
+) -> None:
+    """Real headers, and a Date, with runs of digits replaced by numbers no calendar has: the
+    message and every header are read (none lost to a parser bug), whatever their times."""
+    headers = []
+    for text in data.draw(st.lists(st.sampled_from(_GOLDEN_TEXTS), min_size=1, max_size=4)):
+        parts = re.split(r"(\d+)", text)
+        for i in range(1, len(parts), 2):
+            if data.draw(st.booleans()):
+                parts[i] = data.draw(st.sampled_from(_EXTREMES))
+        headers.append("".join(parts).replace("\n", "\n "))
+    day, year, zone = (data.draw(st.sampled_from(_EXTREMES)) for _ in range(3))
+    box = tmp_path / "damaged.mbox"
+    box.write_text(
+        "From x@y Sat Jan  5 09:14:16 2008\n"
+        + "".join(f"Received: {h}\n" for h in headers)
+        + f"Date: Mon, {day} Jan {year} 10:00:00 +{zone}\nSubject: x\n\nbody\n",
+        encoding="utf-8",
+    )
+    frames = load_mailbox([box])
+    kinds = frames.issues["kind"].astype(str).tolist()
+    assert "parser-bug" not in kinds
+    assert len(frames.messages) == 1
+    assert len(frames.hops) + kinds.count("oversized") == len(headers)
