@@ -28,7 +28,7 @@ value of a block. ``tests/test_logs_fastpath.py`` checks both readers give equal
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,20 +39,11 @@ import pyarrow.compute as pc
 from analyzer.frames.arrow_rows import EVENT_TYPES, take_rows
 from analyzer.frames.fast_patterns import (
     CANNOT_START,
-    CLIENT,
-    CONNECT,
-    CONNECT_REST,
     EXPIRED,
     FAILURE_START,
-    FAILURES,
-    FROM,
-    HINTS,
     LEVELS,
     LIMITS,
-    LOST,
     LOST_START,
-    MESSAGE_ID,
-    NOTICE,
     NOTICE_START,
     QID,
     QUEUE_OTHER,
@@ -61,35 +52,15 @@ from analyzer.frames.fast_patterns import (
     SESSION_WORDS,
     STAMP_BSD,
     STAMP_ISO,
-    STATUS,
-    SUMMARY,
     SUMMARY_START,
-    cannot_fields,
-    client_fields,
-    connect_fields,
-    daemon_of,
-    failure_fields,
-    join_keys,
-    lost_fields,
     null_if_empty,
-    per_unique,
     prefix_pattern,
-    status_category,
-    status_peer,
-    status_policy,
-    summary_peer,
-    tls_names,
 )
+from analyzer.frames.fast_shapes import FILLERS, SHAPES
 from analyzer.frames.logs import EVENTS
 from analyzer.frames.schema import Kind, frame_time
-from analyzer.logs.common import DETAIL_LIMIT, RAW_LINE_LIMIT
+from analyzer.logs.common import RAW_LINE_LIMIT
 from analyzer.logs.prefix import PrefixContext, parse_prefix
-from analyzer.model.common import clip
-from analyzer.model.logs import (
-    Direction,
-    EventKind,
-    Outcome,
-)
 
 _NULL_STRINGS = frozenset({"cipher", "key_exchange", "verified"})  # TlsEvent ``str | None``
 _RAW, _MTA, _SOURCE = (EVENT_TYPES.get_field_index(name) for name in ("raw", "mta", "source"))
@@ -163,36 +134,7 @@ class FastPostfix:
         qid = pc.extract_regex(msg, QID)
         is_qid = pc.is_valid(qid)
         rest = pa.array(_after(messages, qid, ("qid",), 2), pa.large_string())
-        expired = pc.ends_with(rest, EXPIRED)
-        candidates = {
-            "status": pc.and_(is_qid, pc.starts_with(rest, "to=")),
-            "mid": pc.and_(is_qid, pc.starts_with(rest, "message-id=")),
-            "from": pc.and_(is_qid, pc.and_(pc.starts_with(rest, "from=<"), pc.invert(expired))),
-            "removed": pc.and_(is_qid, pc.equal(rest, "removed")),
-            "summary": pc.and_(pc.invert(is_qid), pc.match_substring_regex(msg, SUMMARY_START)),
-            "failure": pc.and_(pc.invert(is_qid), pc.match_substring_regex(msg, FAILURE_START)),
-            "expired": pc.and_(is_qid, pc.and_(pc.starts_with(rest, "from=<"), expired)),
-            "client": pc.and_(is_qid, pc.starts_with(rest, "client=")),
-            "notice": pc.and_(is_qid, pc.match_substring_regex(rest, NOTICE_START)),
-            "lost": pc.and_(pc.invert(is_qid), pc.match_substring_regex(msg, LOST_START)),
-            "cannot": pc.and_(is_qid, pc.starts_with(rest, CANNOT_START)),
-            "connect": pc.and_(
-                pc.invert(is_qid),
-                pc.and_(
-                    pc.match_substring_regex(msg, "^(?:dis)?connect from "),
-                    pc.invert(pc.match_substring(msg, "after STARTTLS from ")),
-                ),
-            ),
-        }
-        qid_known = pc.or_(
-            pc.match_substring_regex(rest, r"^(?:to=|message-id=|from=<)"),
-            pc.or_(pc.equal(rest, "removed"), pc.match_substring_regex(rest, QUEUE_OTHER)),
-        )
-        session_other = pc.or_(
-            pc.match_substring_regex(msg, SESSION_STARTS),
-            pc.match_substring_regex(msg, SESSION_WORDS),
-        )
-        quiet = pc.and_(ok, pc.if_else(is_qid, pc.invert(qid_known), pc.invert(session_other)))
+        candidates, quiet = _candidates(msg, rest, is_qid, ok)
         taken = quiet.to_numpy(zero_copy_only=False).copy()
         line_nos = pa.array(np.arange(first_line_no, first_line_no + n, dtype=np.int64))
         block = {
@@ -209,7 +151,7 @@ class FastPostfix:
             if not len(rows):
                 continue
             source = msg if name in SESSION_SHAPES else rest
-            found, good = _SHAPES[name](source.take(pa.array(rows)))
+            found, good = SHAPES[name](source.take(pa.array(rows)))
             rows = rows[good]
             taken[rows] = True
             sel = {k: v.take(pa.array(rows)) for k, v in block.items()}
@@ -308,195 +250,46 @@ class FastPostfix:
         }
         if name not in SESSION_SHAPES:
             values["queue_id"] = sel["qid"]
-        filler = _FILLERS[name]
-        filler(self, sel, values)
+        FILLERS[name](sel, values)
         return pa.Table.from_arrays(_columns(n, values), schema=EVENT_TYPES), stamps
 
-    def _fill_summary(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-        s = sel["summary"]
-        (daemon,) = per_unique(sel["prog"], daemon_of, [pa.string()])
-        host, ip, port, direction = per_unique(
-            join_keys(daemon, s.field("dir"), s.field("peer")),
-            summary_peer,
-            [pa.string(), pa.string(), pa.int64(), pa.string()],
-        )
-        trust, version, cipher = per_unique(
-            join_keys(s.field("trust"), s.field("ver"), s.field("cipher")),
-            tls_names,
-            [pa.string(), pa.string(), pa.string()],
-        )
-        established = pc.equal(s.field("state"), "established")
-        sni = s.field("sni")
-        values.update(
-            event=pc.if_else(
-                established, EventKind.TLS_ESTABLISHED.value, EventKind.TLS_REUSED.value
+
+def _candidates(
+    msg: pa.Array, rest: pa.Array, is_qid: pa.Array, ok: pa.Array
+) -> tuple[dict[str, pa.Array], pa.Array]:
+    """Per shape, the lines that may have it (``msg``: messages, ``rest``: the text after a
+    queue id, ``is_qid``: which have one); and the readable lines ``postfix.parse`` ignores."""
+    expired = pc.ends_with(rest, EXPIRED)
+    candidates = {
+        "status": pc.and_(is_qid, pc.starts_with(rest, "to=")),
+        "mid": pc.and_(is_qid, pc.starts_with(rest, "message-id=")),
+        "from": pc.and_(is_qid, pc.and_(pc.starts_with(rest, "from=<"), pc.invert(expired))),
+        "removed": pc.and_(is_qid, pc.equal(rest, "removed")),
+        "summary": pc.and_(pc.invert(is_qid), pc.match_substring_regex(msg, SUMMARY_START)),
+        "failure": pc.and_(pc.invert(is_qid), pc.match_substring_regex(msg, FAILURE_START)),
+        "expired": pc.and_(is_qid, pc.and_(pc.starts_with(rest, "from=<"), expired)),
+        "client": pc.and_(is_qid, pc.starts_with(rest, "client=")),
+        "notice": pc.and_(is_qid, pc.match_substring_regex(rest, NOTICE_START)),
+        "lost": pc.and_(pc.invert(is_qid), pc.match_substring_regex(msg, LOST_START)),
+        "cannot": pc.and_(is_qid, pc.starts_with(rest, CANNOT_START)),
+        "connect": pc.and_(
+            pc.invert(is_qid),
+            pc.and_(
+                pc.match_substring_regex(msg, "^(?:dis)?connect from "),
+                pc.invert(pc.match_substring(msg, "after STARTTLS from ")),
             ),
-            direction=direction,
-            peer_host=host,
-            peer_ip=ip,
-            peer_port=port,
-            trust=trust,
-            tls_version=version,
-            cipher=cipher,
-            bits=pc.cast(s.field("use"), pa.int64()),
-            key_exchange=null_if_empty(s.field("kex")),
-            encrypted=pa.array(np.ones(len(s), dtype=np.bool_)),
-            detail=pc.if_else(
-                pc.equal(sni, ""),
-                "",
-                pc.binary_join_element_wise(
-                    pa.scalar("sni=", sni.type), sni, pa.scalar("", sni.type)
-                ),
-            ),
-        )
-
-    def _fill_status(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-        s = sel["status"]
-        (daemon,) = per_unique(sel["prog"], daemon_of, [pa.string()])
-        host, ip, port, direction, kind = per_unique(
-            join_keys(daemon, s.field("relay")),
-            status_peer,
-            [pa.string(), pa.string(), pa.int64(), pa.string(), pa.string()],
-        )
-        status = s.field("status")
-        outcome, encrypted = per_unique(
-            join_keys(s.field("tls"), status), status_policy, [pa.string(), pa.bool_()]
-        )
-        text = s.field("text")
-        detail = pc.if_else(pc.equal(text, ""), status, text)
-        long = np.flatnonzero(
-            pc.greater(pc.utf8_length(detail), DETAIL_LIMIT).to_numpy(zero_copy_only=False)
-        )
-        if len(long):
-            d = detail.to_pylist()
-            for i in long:
-                d[i] = clip(d[i], DETAIL_LIMIT)
-            detail = pa.array(d, pa.string())
-        category, rfc = self._categories(text, outcome, direction)
-        values.update(
-            event=kind,
-            direction=direction,
-            peer_host=host,
-            peer_ip=ip,
-            peer_port=port,
-            recipient=s.field("to"),
-            outcome=outcome,
-            dsn=s.field("dsn"),
-            tls_policy=s.field("tls"),
-            conn_use=pc.cast(null_if_empty(s.field("cu")), pa.int64()),
-            failure_category=category,
-            rfc8460_result_type=rfc,
-            encrypted=encrypted,
-            detail=detail,
-        )
-
-    @staticmethod
-    def _categories(text: pa.Array, outcome: pa.Array, direction: pa.Array) -> list[pa.Array]:
-        """classify_status of the texts that name TLS (on failed outcomes), and rfc8460."""
-        hint = pc.and_(
-            pc.invert(pc.fill_null(pc.equal(outcome, Outcome.DELIVERED.value), False)),
-            pc.match_substring_regex(pc.utf8_lower(text), HINTS),
-        )
-        key = pc.if_else(hint, join_keys(direction, text), pa.scalar(None, pa.large_string()))
-        return per_unique(key, status_category, [pa.string(), pa.string()])
-
-    def _fill_failure(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-        f = sel["failure"]
-        (daemon,) = per_unique(sel["prog"], daemon_of, [pa.string()])
-        key = join_keys(
-            daemon, f.field("op"), f.field("warn"), f.field("cert"), f.field("peer"),
-            f.field("cpeer"), f.field("text"),
-        )  # fmt: skip
-        kind, direction, host, ip, port, category, rfc, detail = per_unique(
-            key, failure_fields, [pa.string()] * 4 + [pa.int64()] + [pa.string()] * 3
-        )
-        values.update(
-            event=kind, direction=direction, peer_host=host, peer_ip=ip, peer_port=port,
-            failure_category=category, rfc8460_result_type=rfc, detail=detail,
-        )  # fmt: skip
-
-    def _fill_lost(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-        f = sel["lost"]
-        kind, direction, host, ip, port, category, rfc, detail = per_unique(
-            join_keys(f.field("what"), f.field("lost")),
-            lost_fields,
-            [pa.string()] * 4 + [pa.int64()] + [pa.string()] * 3,
-        )
-        values.update(
-            event=kind, direction=direction, peer_host=host, peer_ip=ip, peer_port=port,
-            failure_category=category, rfc8460_result_type=rfc, detail=detail,
-        )  # fmt: skip
-
-    def _fill_cannot(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-        kind, direction, category, rfc, detail = per_unique(
-            sel["cannot"], cannot_fields, [pa.string()] * 5
-        )
-        values.update(
-            event=kind, direction=direction, failure_category=category,
-            rfc8460_result_type=rfc, detail=detail,
-        )  # fmt: skip
-
-    def _fill_expired(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-        # postfix._queue_line: qmgr "%s: from=<%s>, status=expired, returned to sender"
-        n = len(sel["expired"])
-        values.update(
-            event=pa.array([EventKind.DELIVERY.value] * n, pa.string()),
-            direction=pa.array([Direction.OUTBOUND.value] * n, pa.string()),
-            outcome=pa.array([Outcome.BOUNCED.value] * n, pa.string()),
-            sender=sel["expired"].field("sender"),
-            detail=pa.array(["expired, returned to sender"] * n, pa.string()),
-        )
-
-    def _fill_connect(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-        c = sel["connect"]
-        rest = pc.utf8_slice_codeunits(c.field("rest"), 0, CONNECT_REST)
-        kind, direction, host, ip, port, encrypted, detail = per_unique(
-            join_keys(c.field("dis"), c.field("peer"), rest),
-            connect_fields,
-            [
-                pa.string(),
-                pa.string(),
-                pa.string(),
-                pa.string(),
-                pa.int64(),
-                pa.bool_(),
-                pa.string(),
-            ],
-        )
-        values.update(
-            event=kind, direction=direction, peer_host=host, peer_ip=ip, peer_port=port,
-            encrypted=encrypted, detail=detail,
-        )  # fmt: skip
-
-    def _fill_client(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-        direction, host, ip, port = per_unique(
-            sel["client"].field("peer"),
-            client_fields,
-            [pa.string(), pa.string(), pa.string(), pa.int64()],
-        )
-        n = len(direction)
-        values.update(
-            event=pa.array([EventKind.RECEIVED.value] * n, pa.string()),
-            direction=direction, peer_host=host, peer_ip=ip, peer_port=port,
-        )  # fmt: skip
-
-    def _fill_mid(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-        values["event"] = pa.array([EventKind.MESSAGE_ID.value] * len(sel["mid"]), pa.string())
-        values["message_id"] = sel["mid"].field("mid")
-
-    def _fill_from(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-        values["event"] = pa.array([EventKind.QUEUED.value] * len(sel["from"]), pa.string())
-        values["sender"] = sel["from"].field("sender")
-
-    def _fill_removed(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-        values["event"] = pa.array([EventKind.REMOVED.value] * len(sel["line"]), pa.string())
-
-    def _fill_notice(self, sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-        # postfix._queue_line: the bounce daemon's "<qid>: <kind>: <new qid>"
-        n = sel["notice"]
-        values["event"] = pa.array([EventKind.NOTIFICATION.value] * len(n), pa.string())
-        values["notice_queue_id"] = n.field("new")
-        values["detail"] = n.field("kind")
+        ),
+    }
+    qid_known = pc.or_(
+        pc.match_substring_regex(rest, r"^(?:to=|message-id=|from=<)"),
+        pc.or_(pc.equal(rest, "removed"), pc.match_substring_regex(rest, QUEUE_OTHER)),
+    )
+    session_other = pc.or_(
+        pc.match_substring_regex(msg, SESSION_STARTS),
+        pc.match_substring_regex(msg, SESSION_WORDS),
+    )
+    quiet = pc.and_(ok, pc.if_else(is_qid, pc.invert(qid_known), pc.invert(session_other)))
+    return candidates, quiet
 
 
 def _after(
@@ -522,58 +315,3 @@ def _after(
             for t, k in zip(texts, width.tolist(), strict=True)
         ]
     return [t[k:] for t, k in zip(texts, width.tolist(), strict=True)]
-
-
-def _within(found: pa.Array, names: Sequence[str]) -> Any:
-    """Rows of ``found`` that matched, with each named field no longer than its limit."""
-    good = pc.is_valid(found)
-    for name in names:
-        good = pc.and_kleene(good, pc.less_equal(pc.utf8_length(found.field(name)), LIMITS[name]))
-    return pc.fill_null(good, False).to_numpy(zero_copy_only=False)
-
-
-def _shape(pattern: str, names: Sequence[str] = ()) -> Callable[[pa.Array], Any]:
-    def read(source: pa.Array) -> tuple[pa.Array, Any]:
-        found = pc.extract_regex(source, pattern)
-        return found, _within(found, names)
-
-    return read
-
-
-def _all(source: pa.Array) -> tuple[None, Any]:
-    return None, np.ones(len(source), dtype=np.bool_)
-
-
-def _whole(source: pa.Array) -> tuple[pa.Array, Any]:
-    """Every row, its text the value (within ``RAW_LINE_LIMIT`` as its line is)."""
-    return source, np.ones(len(source), dtype=np.bool_)
-
-
-_SHAPES: dict[str, Callable[[pa.Array], tuple[pa.Array | None, Any]]] = {
-    "status": _shape(STATUS, ("to", "orig", "relay", "delay", "delays", "tls")),
-    "mid": _shape(MESSAGE_ID, ("mid",)),
-    "from": _shape(FROM, ("sender",)),
-    "removed": _all,
-    "summary": _shape(SUMMARY, ("ph", "pi", "pname", "sni", "ver", "cipher", "kex")),
-    "failure": _shape(FAILURES, ("ph", "pi", "ch", "ci")),
-    "connect": _shape(CONNECT, ("ph", "pi")),
-    "lost": _shape(LOST, ("lost",)),
-    "cannot": _whole,
-    "client": _shape(CLIENT, ("ph", "pi")),
-    "expired": _shape(FROM, ("sender",)),
-    "notice": _shape(NOTICE),
-}
-_FILLERS: dict[str, Callable[[FastPostfix, dict[str, pa.Array], dict[str, pa.Array]], None]] = {
-    "summary": FastPostfix._fill_summary,
-    "status": FastPostfix._fill_status,
-    "mid": FastPostfix._fill_mid,
-    "from": FastPostfix._fill_from,
-    "removed": FastPostfix._fill_removed,
-    "failure": FastPostfix._fill_failure,
-    "expired": FastPostfix._fill_expired,
-    "connect": FastPostfix._fill_connect,
-    "lost": FastPostfix._fill_lost,
-    "cannot": FastPostfix._fill_cannot,
-    "client": FastPostfix._fill_client,
-    "notice": FastPostfix._fill_notice,
-}

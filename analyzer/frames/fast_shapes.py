@@ -1,0 +1,296 @@
+"""The shapes of the vectorised Postfix reader (``fast_postfix``): for each kind of line it
+takes, how its message is matched over a block (``SHAPES``: the pattern, and which rows
+matched within the per-line patterns' length limits) and how its event columns are filled
+(``FILLERS``), computing what ``analyzer.logs.postfix`` computes per line once per distinct
+value of the block (``fast_patterns``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analyzer.frames.fast_patterns import (
+    CLIENT,
+    CONNECT,
+    CONNECT_REST,
+    FAILURES,
+    FROM,
+    HINTS,
+    LIMITS,
+    LOST,
+    MESSAGE_ID,
+    NOTICE,
+    STATUS,
+    SUMMARY,
+    cannot_fields,
+    client_fields,
+    connect_fields,
+    daemon_of,
+    failure_fields,
+    join_keys,
+    lost_fields,
+    null_if_empty,
+    per_unique,
+    status_category,
+    status_peer,
+    status_policy,
+    summary_peer,
+    tls_names,
+)
+from analyzer.logs.common import DETAIL_LIMIT
+from analyzer.model.common import clip
+from analyzer.model.logs import Direction, EventKind, Outcome
+
+
+def _fill_summary(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+    s = sel["summary"]
+    (daemon,) = per_unique(sel["prog"], daemon_of, [pa.string()])
+    host, ip, port, direction = per_unique(
+        join_keys(daemon, s.field("dir"), s.field("peer")),
+        summary_peer,
+        [pa.string(), pa.string(), pa.int64(), pa.string()],
+    )
+    trust, version, cipher = per_unique(
+        join_keys(s.field("trust"), s.field("ver"), s.field("cipher")),
+        tls_names,
+        [pa.string(), pa.string(), pa.string()],
+    )
+    established = pc.equal(s.field("state"), "established")
+    sni = s.field("sni")
+    values.update(
+        event=pc.if_else(established, EventKind.TLS_ESTABLISHED.value, EventKind.TLS_REUSED.value),
+        direction=direction,
+        peer_host=host,
+        peer_ip=ip,
+        peer_port=port,
+        trust=trust,
+        tls_version=version,
+        cipher=cipher,
+        bits=pc.cast(s.field("use"), pa.int64()),
+        key_exchange=null_if_empty(s.field("kex")),
+        encrypted=pa.array(np.ones(len(s), dtype=np.bool_)),
+        detail=pc.if_else(
+            pc.equal(sni, ""),
+            "",
+            pc.binary_join_element_wise(pa.scalar("sni=", sni.type), sni, pa.scalar("", sni.type)),
+        ),
+    )
+
+
+def _fill_status(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+    s = sel["status"]
+    (daemon,) = per_unique(sel["prog"], daemon_of, [pa.string()])
+    host, ip, port, direction, kind = per_unique(
+        join_keys(daemon, s.field("relay")),
+        status_peer,
+        [pa.string(), pa.string(), pa.int64(), pa.string(), pa.string()],
+    )
+    status = s.field("status")
+    outcome, encrypted = per_unique(
+        join_keys(s.field("tls"), status), status_policy, [pa.string(), pa.bool_()]
+    )
+    text = s.field("text")
+    detail = pc.if_else(pc.equal(text, ""), status, text)
+    long = np.flatnonzero(
+        pc.greater(pc.utf8_length(detail), DETAIL_LIMIT).to_numpy(zero_copy_only=False)
+    )
+    if len(long):
+        d = detail.to_pylist()
+        for i in long:
+            d[i] = clip(d[i], DETAIL_LIMIT)
+        detail = pa.array(d, pa.string())
+    category, rfc = _categories(text, outcome, direction)
+    values.update(
+        event=kind,
+        direction=direction,
+        peer_host=host,
+        peer_ip=ip,
+        peer_port=port,
+        recipient=s.field("to"),
+        outcome=outcome,
+        dsn=s.field("dsn"),
+        tls_policy=s.field("tls"),
+        conn_use=pc.cast(null_if_empty(s.field("cu")), pa.int64()),
+        failure_category=category,
+        rfc8460_result_type=rfc,
+        encrypted=encrypted,
+        detail=detail,
+    )
+
+
+def _categories(text: pa.Array, outcome: pa.Array, direction: pa.Array) -> list[pa.Array]:
+    """classify_status of the texts that name TLS (on failed outcomes), and rfc8460."""
+    hint = pc.and_(
+        pc.invert(pc.fill_null(pc.equal(outcome, Outcome.DELIVERED.value), False)),
+        pc.match_substring_regex(pc.utf8_lower(text), HINTS),
+    )
+    key = pc.if_else(hint, join_keys(direction, text), pa.scalar(None, pa.large_string()))
+    return per_unique(key, status_category, [pa.string(), pa.string()])
+
+
+def _fill_failure(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+    f = sel["failure"]
+    (daemon,) = per_unique(sel["prog"], daemon_of, [pa.string()])
+    key = join_keys(
+        daemon, f.field("op"), f.field("warn"), f.field("cert"), f.field("peer"),
+        f.field("cpeer"), f.field("text"),
+    )  # fmt: skip
+    kind, direction, host, ip, port, category, rfc, detail = per_unique(
+        key, failure_fields, [pa.string()] * 4 + [pa.int64()] + [pa.string()] * 3
+    )
+    values.update(
+        event=kind, direction=direction, peer_host=host, peer_ip=ip, peer_port=port,
+        failure_category=category, rfc8460_result_type=rfc, detail=detail,
+    )  # fmt: skip
+
+
+def _fill_lost(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+    f = sel["lost"]
+    kind, direction, host, ip, port, category, rfc, detail = per_unique(
+        join_keys(f.field("what"), f.field("lost")),
+        lost_fields,
+        [pa.string()] * 4 + [pa.int64()] + [pa.string()] * 3,
+    )
+    values.update(
+        event=kind, direction=direction, peer_host=host, peer_ip=ip, peer_port=port,
+        failure_category=category, rfc8460_result_type=rfc, detail=detail,
+    )  # fmt: skip
+
+
+def _fill_cannot(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+    kind, direction, category, rfc, detail = per_unique(
+        sel["cannot"], cannot_fields, [pa.string()] * 5
+    )
+    values.update(
+        event=kind, direction=direction, failure_category=category,
+        rfc8460_result_type=rfc, detail=detail,
+    )  # fmt: skip
+
+
+def _fill_expired(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+    # postfix._queue_line: qmgr "%s: from=<%s>, status=expired, returned to sender"
+    n = len(sel["expired"])
+    values.update(
+        event=pa.array([EventKind.DELIVERY.value] * n, pa.string()),
+        direction=pa.array([Direction.OUTBOUND.value] * n, pa.string()),
+        outcome=pa.array([Outcome.BOUNCED.value] * n, pa.string()),
+        sender=sel["expired"].field("sender"),
+        detail=pa.array(["expired, returned to sender"] * n, pa.string()),
+    )
+
+
+def _fill_connect(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+    c = sel["connect"]
+    rest = pc.utf8_slice_codeunits(c.field("rest"), 0, CONNECT_REST)
+    kind, direction, host, ip, port, encrypted, detail = per_unique(
+        join_keys(c.field("dis"), c.field("peer"), rest),
+        connect_fields,
+        [
+            pa.string(),
+            pa.string(),
+            pa.string(),
+            pa.string(),
+            pa.int64(),
+            pa.bool_(),
+            pa.string(),
+        ],
+    )
+    values.update(
+        event=kind, direction=direction, peer_host=host, peer_ip=ip, peer_port=port,
+        encrypted=encrypted, detail=detail,
+    )  # fmt: skip
+
+
+def _fill_client(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+    direction, host, ip, port = per_unique(
+        sel["client"].field("peer"),
+        client_fields,
+        [pa.string(), pa.string(), pa.string(), pa.int64()],
+    )
+    n = len(direction)
+    values.update(
+        event=pa.array([EventKind.RECEIVED.value] * n, pa.string()),
+        direction=direction, peer_host=host, peer_ip=ip, peer_port=port,
+    )  # fmt: skip
+
+
+def _fill_mid(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+    values["event"] = pa.array([EventKind.MESSAGE_ID.value] * len(sel["mid"]), pa.string())
+    values["message_id"] = sel["mid"].field("mid")
+
+
+def _fill_from(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+    values["event"] = pa.array([EventKind.QUEUED.value] * len(sel["from"]), pa.string())
+    values["sender"] = sel["from"].field("sender")
+
+
+def _fill_removed(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+    values["event"] = pa.array([EventKind.REMOVED.value] * len(sel["line"]), pa.string())
+
+
+def _fill_notice(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+    # postfix._queue_line: the bounce daemon's "<qid>: <kind>: <new qid>"
+    n = sel["notice"]
+    values["event"] = pa.array([EventKind.NOTIFICATION.value] * len(n), pa.string())
+    values["notice_queue_id"] = n.field("new")
+    values["detail"] = n.field("kind")
+
+
+def _within(found: pa.Array, names: Sequence[str]) -> Any:
+    """Rows of ``found`` that matched, with each named field no longer than its limit."""
+    good = pc.is_valid(found)
+    for name in names:
+        good = pc.and_kleene(good, pc.less_equal(pc.utf8_length(found.field(name)), LIMITS[name]))
+    return pc.fill_null(good, False).to_numpy(zero_copy_only=False)
+
+
+def _shape(pattern: str, names: Sequence[str] = ()) -> Callable[[pa.Array], Any]:
+    def read(source: pa.Array) -> tuple[pa.Array, Any]:
+        found = pc.extract_regex(source, pattern)
+        return found, _within(found, names)
+
+    return read
+
+
+def _all(source: pa.Array) -> tuple[None, Any]:
+    return None, np.ones(len(source), dtype=np.bool_)
+
+
+def _whole(source: pa.Array) -> tuple[pa.Array, Any]:
+    """Every row, its text the value (within ``RAW_LINE_LIMIT`` as its line is)."""
+    return source, np.ones(len(source), dtype=np.bool_)
+
+
+SHAPES: dict[str, Callable[[pa.Array], tuple[pa.Array | None, Any]]] = {
+    "status": _shape(STATUS, ("to", "orig", "relay", "delay", "delays", "tls")),
+    "mid": _shape(MESSAGE_ID, ("mid",)),
+    "from": _shape(FROM, ("sender",)),
+    "removed": _all,
+    "summary": _shape(SUMMARY, ("ph", "pi", "pname", "sni", "ver", "cipher", "kex")),
+    "failure": _shape(FAILURES, ("ph", "pi", "ch", "ci")),
+    "connect": _shape(CONNECT, ("ph", "pi")),
+    "lost": _shape(LOST, ("lost",)),
+    "cannot": _whole,
+    "client": _shape(CLIENT, ("ph", "pi")),
+    "expired": _shape(FROM, ("sender",)),
+    "notice": _shape(NOTICE),
+}
+FILLERS: dict[str, Callable[[dict[str, pa.Array], dict[str, pa.Array]], None]] = {
+    "summary": _fill_summary,
+    "status": _fill_status,
+    "mid": _fill_mid,
+    "from": _fill_from,
+    "removed": _fill_removed,
+    "failure": _fill_failure,
+    "expired": _fill_expired,
+    "connect": _fill_connect,
+    "lost": _fill_lost,
+    "cannot": _fill_cannot,
+    "client": _fill_client,
+    "notice": _fill_notice,
+}
