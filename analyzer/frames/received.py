@@ -18,6 +18,7 @@ from analyzer.model import (
     ReceivedHeader,
     Role,
 )
+from analyzer.received.chain import skewed
 
 S, N, B, T, V, C, F = (
     Kind.STRING,
@@ -74,19 +75,30 @@ HOPS = Schema(
 
 
 def _hop_row(h: Hop) -> tuple[object, ...]:
-    r = h.header
-    t = r.tls
-    return (
-        h.source, h.message_id, h.hop, h.role, r.from_host, r.from_helo, r.from_rdns,
-        r.from_ip, r.by_host, r.via, r.protocol, r.id, r.for_, r.timestamp, h.delay_s,
-        h.clock_skew, t.dialect, t.evidence, t.evidence.encrypted, t.tls_version,
-        t.version_raw, t.cipher, t.cipher_raw, t.bits, t.alg_bits, t.key_exchange,
-        t.server_signature, t.client_cert, t.client_cn, t.verify, t.marker or None, t.note,
-        r.raw,
-    )  # fmt: skip
+    return _row(h.source, h.message_id, h.hop, h.role, h.header, h.delay_s, h.clock_skew)
 
 
 _ENCRYPTED = {e: e.encrypted for e in Evidence}  # a property call per hop otherwise
+
+
+def _row(
+    source: str,
+    message_id: str | None,
+    number: int,
+    role: Role,
+    r: ReceivedHeader,
+    delay: float | None,
+    skew: bool,
+) -> tuple[object, ...]:
+    """The ``hops`` row of header ``r``, hop ``number`` of its message."""
+    t = r.tls
+    return (
+        source, message_id, number, role, r.from_host, r.from_helo, r.from_rdns, r.from_ip,
+        r.by_host, r.via, r.protocol, r.id, r.for_, r.timestamp, delay, skew, t.dialect,
+        t.evidence, _ENCRYPTED[t.evidence], t.tls_version, t.version_raw, t.cipher, t.cipher_raw,
+        t.bits, t.alg_bits, t.key_exchange, t.server_signature, t.client_cert, t.client_cn,
+        t.verify, t.marker or None, t.note, r.raw,
+    )  # fmt: skip
 
 
 def hop_rows(
@@ -99,21 +111,11 @@ def hop_rows(
     """The ``hops`` rows of one message straight from its headers (top first), their roles
     (same order) and delays (bottom first, as ``chain.delays``): the rows of the ``Hop``
     records ``chain.assemble`` makes, without making them (the mailbox hot path)."""
-    rows: list[tuple[object, ...]] = []
-    index = len(headers)
-    for number, delay in enumerate(delays, start=1):
-        index -= 1
-        r = headers[index]
-        t = r.tls
-        rows.append((
-            source, message_id, number, roles[index], r.from_host, r.from_helo, r.from_rdns,
-            r.from_ip, r.by_host, r.via, r.protocol, r.id, r.for_, r.timestamp, delay,
-            delay is not None and delay < 0, t.dialect, t.evidence, _ENCRYPTED[t.evidence],
-            t.tls_version, t.version_raw, t.cipher, t.cipher_raw, t.bits, t.alg_bits,
-            t.key_exchange, t.server_signature, t.client_cert, t.client_cn, t.verify,
-            t.marker or None, t.note, r.raw,
-        ))  # fmt: skip
-    return rows
+    top = len(headers)  # hop n is the header n places from the bottom
+    return [
+        _row(source, message_id, n, roles[top - n], headers[top - n], delay, skewed(delay))
+        for n, delay in enumerate(delays, start=1)
+    ]
 
 
 def hops_frame(hops: Iterable[Hop]) -> pd.DataFrame:

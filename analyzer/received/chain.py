@@ -158,6 +158,11 @@ def delays(headers: Sequence[ReceivedHeader]) -> list[float | None]:
     return out
 
 
+def skewed(delay: float | None) -> bool:
+    """Whether a hop's delay proves clock skew: it arrived before the hop below it sent it."""
+    return delay is not None and delay < 0
+
+
 def assemble(
     source: str,
     message_id: str | None,
@@ -174,7 +179,7 @@ def assemble(
             hop=number,
             role=hop_roles[last - number + 1],
             delay_s=delay,
-            clock_skew=delay is not None and delay < 0,
+            clock_skew=skewed(delay),
             header=headers[last - number + 1],
         )
         for number, delay in enumerate(delays(headers), start=1)
