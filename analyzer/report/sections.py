@@ -10,7 +10,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 from pandas.arrays import DatetimeArray
@@ -116,6 +116,25 @@ def _numeric(dtype: np.dtype[Any] | ExtensionDtype) -> bool:
     return known
 
 
+V = TypeVar("V")
+
+
+def _once(table: dict[int, V], owner: object, build: Callable[[], V]) -> V:
+    """``build()``, made once per ``owner`` object while it lives: remembered in ``table`` by
+    its identity and dropped when it is garbage-collected (not remembered at all for an
+    object without weak references)."""
+    key = id(owner)
+    known = table.get(key)
+    if known is None:
+        known = build()
+        try:
+            weakref.finalize(owner, table.pop, key, None)
+        except TypeError:
+            return known
+        table[key] = known
+    return known
+
+
 ColumnValues = tuple["np.dtype[Any] | ExtensionDtype", list[Any]]  # (dtype, Series.tolist())
 WHOLE_ROWS = 2_000
 _COLUMNS: dict[int, dict[Hashable, ColumnValues]] = {}
@@ -132,16 +151,7 @@ def column_values(df: pd.DataFrame) -> dict[Hashable, ColumnValues] | None:
     """
     if len(df) > WHOLE_ROWS:
         return None
-    key = id(df)
-    known = _COLUMNS.get(key)
-    if known is None:
-        known = {name: (col.dtype, col.tolist()) for name, col in df.items()}
-        try:
-            weakref.finalize(df, _COLUMNS.pop, key, None)
-        except TypeError:  # an object without weak references: not cached
-            return known
-        _COLUMNS[key] = known
-    return known
+    return _once(_COLUMNS, df, lambda: {name: (c.dtype, c.tolist()) for name, c in df.items()})
 
 
 def column_list(df: pd.DataFrame, column: Hashable) -> list[Any]:
@@ -430,13 +440,4 @@ def sections(a: Analysis) -> tuple[Section, ...]:
     asks, so writing the text summary, the HTML and the Markdown of one analysis formats its
     tables once. The entry goes when the analysis is garbage-collected.
     """
-    key = id(a)
-    built = _BUILT.get(key)
-    if built is None:
-        built = tuple(s for build in BUILDERS if (s := build(a)) is not None)
-        try:
-            weakref.finalize(a, _BUILT.pop, key, None)
-        except TypeError:  # an object without weak references: not cached
-            return built
-        _BUILT[key] = built
-    return built
+    return _once(_BUILT, a, lambda: tuple(s for build in BUILDERS if (s := build(a)) is not None))
