@@ -8,10 +8,7 @@ in UTC. Strings are kept exactly (JSON escaping is the only escaping a data form
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
-from json.encoder import encode_basestring
 from typing import Any
 
 import pandas as pd
@@ -204,120 +201,7 @@ def document(a: Analysis) -> dict[str, Any]:
     }
 
 
-# -------------------------------------------------------------------------------------------
-# ``json.dumps(doc, ensure_ascii=False, indent=2)``, the same text at half the cost: with
-# an indent the standard library encodes in pure Python, one generator per nesting level and
-# one string per token. Here a container of scalars only (a table row, a tally) goes to the C
-# encoder whole, its separator carrying the newline and indent; only the nesting is walked in
-# Python. The checks mirror ``json.encoder._make_iterencode`` (Python 3.11) in their order;
-# whatever this walk does not handle exactly so goes back to ``json.dumps``
-# (``tests/test_report_json_text.py`` compares them on real reports and generated documents).
-
-_INDENT = "  "
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-class _Unhandled(Exception):
-    """A value the walk leaves to ``json.dumps`` (a non-string key inside a nested object,
-    an object that is not JSON)."""
-
-
-@functools.cache
-def _flat(level: int) -> Callable[[Any], str]:
-    """The C encoder for a container of scalars whose items sit at nesting ``level``."""
-    sep = ",\n" + _INDENT * level
-    return json.JSONEncoder(ensure_ascii=False, separators=(sep, ": ")).encode
-
-
-def _scalar(o: object) -> str | None:
-    """``o`` as JSON text when it is a scalar, else None (the order of the standard checks)."""
-    if isinstance(o, str):
-        return encode_basestring(o)
-    if o is None:
-        return "null"
-    if o is True:
-        return "true"
-    if o is False:
-        return "false"
-    if isinstance(o, int):
-        return int.__repr__(o)
-    if isinstance(o, float):
-        return _flat(0)(float(o))  # NaN, Infinity and float.__repr__, as the encoder writes
-    return None
-
-
-def _wrap(flat: str, level: int) -> str:
-    """The C encoder's ``{...}`` or ``[...]`` of a container at ``level`` (its items already
-    separated by ``,`` newline indent) with the newlines inside its brackets."""
-    return f"{flat[0]}\n{_INDENT * (level + 1)}{flat[1:-1]}\n{_INDENT * level}{flat[-1]}"
-
-
-def _rows(rows: list[Any] | tuple[Any, ...], level: int) -> str | None:
-    """A list of non-empty objects of scalars (table rows) at ``level``, in one C call; None
-    for any other list.
-
-    The rows are encoded with their items' separator (comma, newline, indent), which then
-    also separates the rows. A raw newline only ever comes from a separator (the encoder
-    escapes control characters in strings); inside a row a separator has a scalar before it
-    and a key's quote after it, so ``}`` separator ``{`` is exactly a boundary between rows,
-    where the newlines and indents of the rows' braces go.
-    """
-    for row in rows:
-        if type(row) is not dict or not row or not _SCALARS.issuperset(map(type, row.values())):
-            return None
-    sep = ",\n" + _INDENT * (level + 2)
-    outer, inner = "\n" + _INDENT * (level + 1), "\n" + _INDENT * (level + 2)
-    body = _flat(level + 2)(rows)[2:-2]  # without the list's and the first and last row's
-    body = body.replace("}" + sep + "{", f"{outer}}},{outer}{{{inner}")
-    return f"[{outer}{{{inner}{body}{outer}}}\n{_INDENT * level}]"
-
-
-def _encode(o: object, level: int, out: list[str]) -> None:
-    """Append the text of ``o`` at nesting ``level`` to ``out``."""
-    text = _scalar(o)
-    if text is not None:
-        out.append(text)
-        return
-    if not isinstance(o, list | tuple | dict):
-        raise _Unhandled(type(o).__name__)
-    if not o:
-        out.append("{}" if isinstance(o, dict) else "[]")
-        return
-    values = o.values() if isinstance(o, dict) else o
-    if _SCALARS.issuperset(map(type, values)):  # exact types: the C encoder's own checks
-        out.append(_wrap(_flat(level + 1)(o), level))
-        return
-    if not isinstance(o, dict) and (rows := _rows(o, level)) is not None:
-        out.append(rows)
-        return
-    inner = level + 1
-    newline = "\n" + _INDENT * inner
-    sep = "," + newline
-    out.append("{" if isinstance(o, dict) else "[")
-    if isinstance(o, dict):
-        for n, (key, value) in enumerate(o.items()):
-            if not isinstance(key, str):
-                raise _Unhandled(type(key).__name__)
-            out.append(f"{sep if n else newline}{encode_basestring(key)}: ")
-            _encode(value, inner, out)
-    else:
-        for n, value in enumerate(o):
-            out.append(sep if n else newline)
-            _encode(value, inner, out)
-    out.append(f"\n{_INDENT * level}{'}' if isinstance(o, dict) else ']'}")
-
-
-def dumps(doc: object) -> str:
-    """Exactly ``json.dumps(doc, ensure_ascii=False, indent=2)``."""
-    out: list[str] = []
-    try:
-        _encode(doc, 0, out)
-    except (_Unhandled, ValueError, TypeError, RecursionError):
-        return json.dumps(doc, ensure_ascii=False, indent=2)
-    return "".join(out)
-
-
 def render(a: Analysis, color: bool = False) -> str:
     """The JSON report (``color`` is ignored: JSON has none)."""
     del color
-    return dumps(document(a)) + "\n"
+    return json.dumps(document(a), ensure_ascii=False, indent=2) + "\n"
