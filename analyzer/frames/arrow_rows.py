@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields, is_dataclass
 from itertools import repeat
 from typing import Any, TypeVar
 
@@ -31,6 +30,7 @@ from analyzer.frames.schema import (
     frame_time,
 )
 from analyzer.logs.delivery_rows import DeliveryRow
+from analyzer.model.common import slot_fields
 from analyzer.model.logs import TlsEvent
 
 ARROW = {
@@ -61,9 +61,7 @@ def build_records(cls: type[R], columns: Sequence[Sequence[Any]]) -> list[R]:
     the same records (``tests/test_logs_consumer.py``). Only for a dataclass whose
     ``__init__`` just sets its fields (no ``__post_init__``, no field left out of it).
     """
-    names = [f.name for f in fields(cls)] if is_dataclass(cls) else []
-    if not names or hasattr(cls, "__post_init__") or "__slots__" not in vars(cls):
-        raise TypeError(f"{cls.__name__} is not a slotted dataclass built by its fields")
+    names = slot_fields(cls)
     if len(columns) != len(names) or len({len(c) for c in columns}) > 1:
         raise ValueError("one column per field, all of the same length")
     out: list[R] = list(map(object.__new__, repeat(cls, len(columns[0]))))

@@ -6,7 +6,7 @@ Everything here is a frozen, slotted dataclass or a StrEnum: no pandas, no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -100,15 +100,23 @@ def clip(text: str, limit: int = RAW_LIMIT) -> str:
 R = TypeVar("R")
 
 
+def slot_fields(cls: type) -> list[str]:
+    """The field names of ``cls`` (in order) when its records can be built by setting their
+    slots directly: a slotted dataclass whose ``__init__`` just sets its fields (no
+    ``__post_init__``); ``TypeError`` otherwise."""
+    names = [f.name for f in fields(cls)] if is_dataclass(cls) else []
+    if not names or hasattr(cls, "__post_init__") or "__slots__" not in vars(cls):
+        raise TypeError(f"{cls.__name__} is not a slotted dataclass built by its fields")
+    return names
+
+
 def slot_maker(cls: type[R]) -> Callable[..., R]:
     """A positional constructor for the frozen, slotted dataclass ``cls`` (its fields in
     their order) that sets each slot through its descriptor: the same record as ``cls(...)``
     at half the cost, where the generated ``__init__`` calls ``object.__setattr__`` once per
     field. For records built by the million on a hot path; only for a dataclass whose
     ``__init__`` just sets its fields (no ``__post_init__``, no default factory)."""
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    if hasattr(cls, "__post_init__") or "__slots__" not in vars(cls):
-        raise TypeError(f"{cls.__name__} is not a slotted dataclass built by its fields")
+    names = slot_fields(cls)
     space: dict[str, Any] = {"new": object.__new__, "cls": cls}
     space.update((f"set{i}", vars(cls)[name].__set__) for i, name in enumerate(names))
     body = "".join(f"    set{i}(o, {name})\n" for i, name in enumerate(names))
