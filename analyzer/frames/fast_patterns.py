@@ -23,10 +23,11 @@ from analyzer.logs.postfix import (
     _TRUST,
     QID_FORMS,
     _policy_encrypted,
+    failure_facts,
 )
-from analyzer.logs.taxonomy import _TLS_HINTS, classify, classify_status, rfc8460
+from analyzer.logs.taxonomy import _TLS_HINTS, classify_status, rfc8460
 from analyzer.model.common import clip
-from analyzer.model.logs import Direction, EventKind, FailureCategory
+from analyzer.model.logs import Direction, EventKind
 from analyzer.normalize import normalize_cipher, normalize_version
 
 WS = r" \t\n\r\f\v"  # Python's \s on ASCII text
@@ -186,16 +187,10 @@ def _failure_values(
     kind: EventKind, direction: Direction | None, text: str, peer: str, ours: bool
 ) -> tuple[object, ...]:
     """postfix._failure: (kind, direction, host, ip, port, category, rfc8460, detail)."""
-    host, ip, port = split_peer(peer) if peer else ("", "", None)
-    if direction is not None and ip:
-        direction = peer_direction(direction, ip, host, port)
-    category = classify(text, received_alert_is_ours=ours)
-    if category is None and kind is EventKind.TLS_FAILED:
-        category = FailureCategory.HANDSHAKE_FAILURE  # postfix._failure: "(other)"
-    rfc = rfc8460(category, direction)
+    f = failure_facts(kind, direction, text, peer, ours)
     return (
-        kind.value, direction.value if direction else None, host, ip, port,
-        category.value if category else None, rfc.value if rfc else None,
+        kind.value, f.direction.value if f.direction else None, f.host, f.ip, f.port,
+        f.category.value if f.category else None, f.rfc8460.value if f.rfc8460 else None,
         clip(text, DETAIL_LIMIT),
     )  # fmt: skip
 

@@ -7,6 +7,7 @@ in shared reference log-formats.md §2.1; each pattern names its origin.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from analyzer.logs.common import make_event, peer_direction, split_peer
 from analyzer.logs.taxonomy import TLSRPT_TYPES, classify, classify_status, rfc8460
@@ -18,6 +19,7 @@ from analyzer.model.logs import (
     LogLine,
     Mta,
     Outcome,
+    Rfc8460ResultType,
     TlsEvent,
     Trust,
 )
@@ -148,6 +150,35 @@ def _summary(line: LogLine, raw: str, m: re.Match[str]) -> TlsEvent:
     )
 
 
+class FailureFacts(NamedTuple):
+    """What a TLS failure line says besides its text (see ``failure_facts``).
+
+    Attributes:
+        direction, host, ip, port, category, rfc8460: the event's fields of those names.
+    """
+
+    direction: Direction | None
+    host: str
+    ip: str
+    port: int | None
+    category: FailureCategory | None
+    rfc8460: Rfc8460ResultType | None
+
+
+def failure_facts(
+    kind: EventKind, direction: Direction | None, text: str, peer: str, ours: bool
+) -> FailureFacts:
+    """The facts of a failure line of ``kind`` with error ``text`` and ``peer`` (``ours``:
+    whether an alert in it was received by us); shared with the vectorised reader."""
+    host, ip, port = split_peer(peer) if peer else ("", "", None)
+    if direction is not None and ip:
+        direction = peer_direction(direction, ip, host, port)
+    category = classify(text, received_alert_is_ours=ours)
+    if category is None and kind is EventKind.TLS_FAILED:
+        category = FailureCategory.HANDSHAKE_FAILURE  # issue 3 scope 4: "(other)"
+    return FailureFacts(direction, host, ip, port, category, rfc8460(category, direction))
+
+
 def _failure(
     line: LogLine,
     raw: str,
@@ -158,23 +189,18 @@ def _failure(
     *,
     ours: bool = True,
 ) -> TlsEvent:
-    host, ip, port = split_peer(peer) if peer else ("", "", None)
-    if direction is not None and ip:
-        direction = peer_direction(direction, ip, host, port)
-    category = classify(text, received_alert_is_ours=ours)
-    if category is None and kind is EventKind.TLS_FAILED:
-        category = FailureCategory.HANDSHAKE_FAILURE  # issue 3 scope 4: "(other)"
+    f = failure_facts(kind, direction, text, peer, ours)
     return make_event(
         line,
         raw,
         _P,
         kind,
-        direction=direction,
-        peer_host=host,
-        peer_ip=ip,
-        peer_port=port,
-        failure_category=category,
-        rfc8460_result_type=rfc8460(category, direction),
+        direction=f.direction,
+        peer_host=f.host,
+        peer_ip=f.ip,
+        peer_port=f.port,
+        failure_category=f.category,
+        rfc8460_result_type=f.rfc8460,
         detail=text,
     )
 
