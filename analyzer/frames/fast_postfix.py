@@ -175,11 +175,10 @@ class FastPostfix:
             pc.string_is_ascii(lines), pc.less_equal(pc.utf8_length(lines), RAW_LINE_LIMIT)
         )
         digit = pc.match_substring_regex(lines, "^[0-9]")
-        iso_lines = pc.any(digit).as_py() is True
-        bsd_lines = pc.all(digit).as_py() is not True
-        bsd = pc.extract_regex(lines, prefix_pattern(STAMP_BSD, True)) if bsd_lines else None
-        pre = bsd
-        if iso_lines:
+        has_iso = pc.any(digit).as_py() is True
+        has_bsd = not has_iso or pc.any(pc.invert(digit)).as_py() is True
+        pre = pc.extract_regex(lines, prefix_pattern(STAMP_BSD, True)) if has_bsd else None
+        if has_iso:
             iso = pc.extract_regex(lines, prefix_pattern(STAMP_ISO, True))
             use_iso = pc.fill_null(
                 pc.and_kleene(
@@ -187,9 +186,10 @@ class FastPostfix:
                 ),
                 False,
             )
-            pre = iso if bsd is None else pc.if_else(use_iso, iso, bsd)
-            if bsd is None:  # an RFC 3339 stamp with a level word in place of the host
-                pre = pc.if_else(use_iso, iso, pa.nulls(len(iso), iso.type))
+            # an RFC 3339 stamp with a level word in place of the host: the RFC 3164 reading,
+            # which cannot match it (none when no line starts with a letter)
+            other = pre if pre is not None else pa.nulls(len(iso), iso.type)
+            pre = pc.if_else(use_iso, iso, other)
         assert pre is not None
         # The message is the line after the prefix: prefix._BSD / prefix._ISO match
         # "<stamp> <host> <tag>[<pid>]: " with one optional space after the colon.

@@ -167,7 +167,7 @@ class FrameBuilder:
             elif col.kind is Kind.STRING:
                 chunk.append(pa.array(values, type=pa.large_string()))
             else:  # numbers, booleans, times: compact numpy values and a null mask
-                arr = _arrow_values(col.kind, values)
+                arr = arrow_array(values, _ARROW_TYPES[col.kind])
                 chunk.append(_numpy_part(col.kind, arr))
         if self.on_chunk is not None:
             self.rows -= rows  # handed on: no longer this builder's
@@ -205,10 +205,6 @@ class FrameBuilder:
             parts.clear()
         # the columns are new arrays, in the schema's order: taken as they are, not copied
         return pd.DataFrame(data, copy=False)
-
-
-def _arrow_values(kind: Kind, values: Sequence[Any]) -> pa.Array:
-    return arrow_array(values, _ARROW_TYPES[kind])
 
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1

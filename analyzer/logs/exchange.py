@@ -36,10 +36,9 @@ _FAILED = "TLS negotiation failed with error "
 
 def _endpoint(text: str) -> tuple[str, int | None]:
     ip, _, port = text.rpartition(":")
-    number = small_number(port)
-    if number is None and port.isdigit():  # digits, but no port ("95.10.20.33:99999999999")
-        return ip.strip("[]"), None
-    return (ip.strip("[]"), number) if number is not None else (text, None)
+    if not port.isdigit():
+        return text, None
+    return ip.strip("[]"), small_number(port)  # None for digits no port has
 
 
 def parse(line: LogLine, raw: str) -> Result:

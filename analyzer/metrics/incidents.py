@@ -172,13 +172,12 @@ def handshake_failures(events: pd.DataFrame) -> pd.DataFrame:
     type), ``direction``, ``count``, ``peers`` (distinct peers).
     """
     keys = ["failure_category", "rfc8460_result_type", "direction"]
-    f = (
-        events
-        if events.empty
-        else events[[*keys, "peer_host", "peer_ip"]].iloc[_failure_rows(events)]
-    )
+    empty = {**dict.fromkeys(keys, "string"), "count": "Int64", "peers": "Int64"}
+    if events.empty:
+        return empty_frame(empty)
+    f = events[[*keys, "peer_host", "peer_ip"]].iloc[_failure_rows(events)]
     if f.empty:
-        return empty_frame({**dict.fromkeys(keys, "string"), "count": "Int64", "peers": "Int64"})
+        return empty_frame(empty)
     work = pd.DataFrame(
         {
             "failure_category": text(f["failure_category"]),
