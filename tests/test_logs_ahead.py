@@ -127,6 +127,36 @@ def test_collection_thresholds_restored(tmp_path: Path) -> None:
         gc.set_threshold(*before)
 
 
+def test_settle_freezes_between_blocks_and_thaws_after() -> None:
+    """``settle`` hides the live objects from the collector while reading; they are all
+    back after, also after an error; a caller's own frozen objects stay frozen."""
+    assert gc.get_freeze_count() == 0
+    keep = [[i] for i in range(100)]
+    with blocks.fewer_collections() as settle:
+        settle()
+        frozen = gc.get_freeze_count()
+    assert frozen >= len(keep)
+    assert gc.get_freeze_count() == 0
+
+    def failing() -> None:
+        with blocks.fewer_collections() as settle:
+            settle()
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):
+        failing()
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        mine = gc.get_freeze_count()
+        with blocks.fewer_collections() as settle:
+            settle()
+            assert gc.get_freeze_count() == mine
+        assert gc.get_freeze_count() == mine
+    finally:
+        gc.unfreeze()
+
+
 def test_arrow_pool_is_the_system_allocator_while_reading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
