@@ -19,11 +19,14 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from multiprocessing.connection import Connection
 from typing import BinaryIO
 
+import pyarrow as pa
+
+from analyzer.api_logs import shared
 from analyzer.frames.fast_feed import FastSink
 from analyzer.frames.fast_postfix import BlockRead, FastPostfix
 from analyzer.logs.joiner import Assembler, folded_lines
@@ -300,16 +303,68 @@ def can_read_ahead(plan: list[LogFile | Stream], workers: int | None) -> bool:
 
 
 def ahead(plan: list[LogFile | Stream], zone: tzinfo, raw: bool = True) -> Iterator[Step]:
-    """``steps(plan, zone, raw)``, produced in a child process while the caller consumes them."""
-    child = forked.start(_produce, (plan, zone, raw), "reading the logs")
+    """``steps(plan, zone, raw)``, produced in a child process while the caller consumes them.
+
+    The blocks' events tables come through shared memory (``shared.TableRing``) where it can
+    be had, the rest of each step over the pipe."""
+    tables = shared.ring()
+    child = forked.start(_produce, (plan, zone, raw, tables), "reading the logs")
     try:
         while (message := child.recv()) is not None:
+            if isinstance(message, _SharedBlock):
+                assert tables is not None
+                message = message.block(tables)
             yield message
     finally:
+        if tables is not None:
+            tables.close()
         child.stop()
 
 
-def _produce(send: Connection, plan: list[LogFile | Stream], zone: tzinfo, raw: bool) -> None:
+@dataclass(frozen=True, slots=True)
+class _SharedBlock:
+    """A ``Block`` on its way to the parent, its events table in a slot of shared memory.
+
+    Attributes:
+        step: the block, its events table left out.
+        slot: where the table is.
+    """
+
+    step: Block
+    slot: shared.Slot
+
+    @classmethod
+    def of(cls, step: Block, tables: shared.TableRing) -> Block | _SharedBlock:
+        """``step`` with its table put in ``tables`` (as it is when it has none or the table
+        does not fit)."""
+        if step.read is None:
+            return step
+        slot = tables.put(step.read.events)
+        if slot is None:
+            return step
+        read = replace(step.read, events=_NO_EVENTS)
+        return cls(replace(step, read=read), slot)
+
+    def block(self, tables: shared.TableRing) -> Block:
+        """The block, its table taken back from ``tables``."""
+        assert self.step.read is not None
+        read = replace(self.step.read, events=tables.take(self.slot))
+        return replace(self.step, read=read)
+
+
+_NO_EVENTS = pa.table({})  # stands for a table sent apart
+
+
+def _produce(
+    send: Connection,
+    plan: list[LogFile | Stream],
+    zone: tzinfo,
+    raw: bool,
+    tables: shared.TableRing | None,
+) -> None:
     for step in steps(plan, zone, raw):
-        send.send(step)
+        if tables is not None and isinstance(step, Block):
+            send.send(_SharedBlock.of(step, tables))
+        else:
+            send.send(step)
     send.send(None)

@@ -76,7 +76,7 @@ def start(target: Callable[..., None], args: tuple[Any, ...], what: str) -> Chil
     """A forked child running ``target(send, *args)``, where ``send`` is its end of the pipe."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_run, args=(target, send, args), daemon=True)
+    process = context.Process(target=_run, args=(target, send, receive, args), daemon=True)
     process.start()
     send.close()
     return Child(receive, process, what)
@@ -87,7 +87,12 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _run(target: Callable[..., None], send: Connection, args: tuple[Any, ...]) -> None:
+def _run(
+    target: Callable[..., None], send: Connection, receive: Connection, args: tuple[Any, ...]
+) -> None:
+    # the caller's end, copied by the fork: closed, so that the pipe breaks when the caller
+    # closes its own (else a child would wait on a full pipe until it is terminated)
+    receive.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         target(send, *args)
