@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas.testing as pdt
 import pytest
 
-from analyzer.frames import fast_feed
+from analyzer.frames import arrow_rows, fast_feed
 from analyzer.frames.arrow_rows import build_records, deliveries_table, frame_of
 from analyzer.frames.logs import DELIVERIES, deliveries_frame
 from analyzer.logs.correlate import Correlator
@@ -91,6 +91,23 @@ def test_rows_equal_records(path: Path, chunk: int) -> None:
     assert list(map(as_delivery, rows)) == records
     table = deliveries_table(rows)
     pdt.assert_frame_equal(frame_of(DELIVERIES, table), deliveries_frame(records))
+
+
+def test_rows_the_frame_cannot_hold_take_the_column_path() -> None:
+    """A time outside nanosecond range or a 30-digit number fails the struct conversion;
+    the rows are then gathered by column, those values missing, the others kept."""
+    rows = _finished(_events(LAB_LOGS[1]))[1][:5]
+    assert deliveries_table(rows).equals(arrow_rows._deliveries_by_column(rows))
+    odd = [
+        rows[0]._replace(timestamp=datetime(2300, 1, 1, tzinfo=UTC)),
+        rows[1]._replace(bits=10**30),
+        *rows[2:],
+    ]
+    table = deliveries_table(odd)
+    assert table.equals(arrow_rows._deliveries_by_column(odd))
+    assert table["timestamp"].to_pylist()[:2] == [None, rows[1].timestamp]
+    assert table["bits"].to_pylist()[1] is None
+    assert table["queue_id"].to_pylist() == [r.queue_id for r in rows]
 
 
 def test_restated_and_notice_rows_are_covered() -> None:

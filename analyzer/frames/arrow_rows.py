@@ -95,11 +95,32 @@ _DELIVERY_AT = [
 ]
 
 
+# ``DeliveryRow`` as one Arrow struct, its fields in their order, typed as the DELIVERIES columns.
+_DELIVERY_STRUCT = pa.struct(
+    [(name, DELIVERY_TYPES.field(DELIVERIES.names[_DELIVERY_AT.index(at)]).type)
+     for at, name in enumerate(DeliveryRow._fields)]
+)  # fmt: skip
+
+
 def deliveries_table(found: Sequence[DeliveryRow]) -> pa.Table:
-    """``DELIVERIES`` columns (category columns as text) of ``found``: the values of
-    ``_delivery_row``, gathered a column at a time."""
+    """``DELIVERIES`` columns (category columns as text) of ``found``.
+
+    The rows are read as one struct array, a row at a time in Arrow's converter (half the
+    time of gathering 25 columns in Python first, as ``_deliveries_by_column`` does); a
+    time or a number the frame cannot hold makes that fail, and then the columns are
+    gathered one by one, those values missing."""
     if not found:
         return DELIVERY_TYPES.empty_table()
+    try:
+        rows = pa.array(found, type=_DELIVERY_STRUCT)
+    except (pa.ArrowInvalid, OverflowError):
+        return _deliveries_by_column(found)
+    return pa.Table.from_arrays([rows.field(at) for at in _DELIVERY_AT], schema=DELIVERY_TYPES)
+
+
+def _deliveries_by_column(found: Sequence[DeliveryRow]) -> pa.Table:
+    """``deliveries_table``, the values of ``_delivery_row`` gathered a column at a time
+    (``arrow_array``: what a column cannot hold is missing)."""
     columns: list[tuple[Any, ...]] = list(zip(*found, strict=True))
     arrays = []
     for at, field in zip(_DELIVERY_AT, DELIVERY_TYPES, strict=True):

@@ -187,6 +187,14 @@ def _records(table: pa.Table, rows: list[int], stamps: list[Any]) -> Iterator[Tl
         yield from build_records(TlsEvent, [c[at : at + CHUNK] for c in columns])
 
 
+def _subset(table: pa.Table, rows: list[int], names: tuple[str, ...]) -> list[list[Any]]:
+    """The values of the columns ``names`` in the rows ``rows`` of ``table`` (``_pylist``)."""
+    if not rows:
+        return [[] for _ in names]
+    sub = table.select(list(names)).take(pa.array(rows, pa.int64()))
+    return [_pylist(sub[name], _conv(name)) for name in names]
+
+
 def feed_block(
     correlator: Correlator, read: BlockRead, slow: list[TlsEvent]
 ) -> tuple[list[TlsEvent], list[int]]:
@@ -197,33 +205,39 @@ def feed_block(
     """
     table = read.events
     kinds = _pylist(table["event"], str)
-    material = [i for i, k in enumerate(kinds) if k not in _BOOKKEEPING and k not in _BY_VALUE]
+    material: list[int] = []
+    by_value: list[int] = []
+    books: list[int] = []
+    for i, k in enumerate(kinds):
+        (books if k in _BOOKKEEPING else by_value if k in _BY_VALUE else material).append(i)
     events = _records(table, material, read.stamps)
-    sessions = _Sessions.of(table, [i for i, k in enumerate(kinds) if k in _BY_VALUE])
+    sessions = _Sessions.of(table, by_value)
+    # the bookkeeping rows' values, in their order (a sender only for "queued", and so on)
+    hosts, qids, values = _subset(table, books, ("host", "queue_id", "sender"))
+    mids = iter(_subset(table, [i for i in books if kinds[i] == "message-id"], ("message_id",))[0])
+    session_qids = _subset(table, by_value, ("queue_id",))[0]
     lines = table["line"].to_pylist()
-    hosts = _pylist(table["host"], str)
-    qids = table["queue_id"].to_pylist()
-    senders = table["sender"].to_pylist()
-    mids = table["message_id"].to_pylist()
     stamps = read.stamps
     fed: list[TlsEvent] = []
     dropped: list[int] = []
     feed = correlator.feed
-    s, v = 0, 0
+    s, v, b = 0, 0, 0
     next_slow = slow[0].line_no if slow else _NEVER  # the line of the next of ``slow``
     for j, (kind, line) in enumerate(zip(kinds, lines, strict=True)):
         while line > next_slow:
             fed.append(feed(slow[s]))
             s += 1
             next_slow = slow[s].line_no if s < len(slow) else _NEVER
-        if kind == "queued":
-            correlator.queued(hosts[j], qids[j], senders[j])
-        elif kind == "message-id":
-            correlator.message_id(hosts[j], qids[j], mids[j])
-        elif kind == "removed":
-            correlator.removed(hosts[j], qids[j])
+        if kind in _BOOKKEEPING:
+            if kind == "queued":
+                correlator.queued(hosts[b], qids[b], values[b])
+            elif kind == "message-id":
+                correlator.message_id(hosts[b], qids[b], next(mids))
+            else:
+                correlator.removed(hosts[b], qids[b])
+            b += 1
         elif kind in _BY_VALUE:
-            if sessions.feed(correlator, v, kind, stamps[j], qids[j]):  # the row is replaced
+            if sessions.feed(correlator, v, kind, stamps[j], session_qids[v]):  # replaced
                 dropped.append(j)
                 fed.append(as_noise(materialise(table.slice(j, 1), [stamps[j]])[0]))
             v += 1

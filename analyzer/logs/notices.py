@@ -71,18 +71,10 @@ def reports_of(kind: str) -> Reports | None:
     return REPORTS.get(kind.partition(" ")[2].removesuffix(" notification"))
 
 
-class _Row:
-    """A delivery row emitted for a message (internal): its number, what a notice looks at,
-    and its notice columns so far."""
-
-    __slots__ = ("domain", "index", "notice_of", "notice_queue_id", "outcome")
-
-    def __init__(self, index: int, outcome: Outcome, domain: str, notice: str, of: str) -> None:
-        self.index = index
-        self.outcome = outcome
-        self.domain = domain
-        self.notice_queue_id = notice
-        self.notice_of = of
+# A delivery row emitted for a message, as the book remembers it: its number, and what a
+# notice looks at (outcome, recipient domain). Its notice columns are in ``columns`` alone.
+_Row = tuple[int, Outcome, str]
+_NONE = ("", "")  # the notice columns of a row that has none
 
 
 class NoticeBook:
@@ -115,25 +107,27 @@ class NoticeBook:
             return
         key = (host, row.queue_id)
         rows = self._rows.get(key)
+        outcome, domain = row.outcome, row.recipient_domain
         notice = ""
-        for new_id, reports, when in self._sent.get(key, ()):
-            if reports.ahead and reports.outcome is row.outcome and _near(when, row.timestamp):
-                notice = new_id
-                if rows and reports.earlier is not None:
-                    self._claim(rows, new_id, reports.earlier, {row.recipient_domain})
-                break
+        sent = self._sent.get(key)
+        if sent is not None:
+            for new_id, reports, when in sent:
+                if reports.ahead and reports.outcome is outcome and _near(when, row.timestamp):
+                    notice = new_id
+                    if rows and reports.earlier is not None:
+                        self._claim(rows, new_id, reports.earlier, {domain})
+                    break
         of = self._of.get(key, "")
         if notice or of:
             self.columns[index] = (notice, of)
-        entry = _Row(index, row.outcome, row.recipient_domain, notice, of)
         if rows is None:
-            self._rows[key] = [entry]
+            self._rows[key] = [(index, outcome, domain)]
             if len(self._rows) > self._max:
                 self._rows.popitem(last=False)
             return
         if len(rows) >= MAX_ROWS:
             del rows[0]
-        rows.append(entry)
+        rows.append((index, outcome, domain))
         self._rows.move_to_end(key)
 
     def notice(
@@ -152,10 +146,11 @@ class NoticeBook:
             domains = self._claim(rows, new_id, reports.outcome, None)
             if reports.earlier is not None and domains:
                 self._claim(rows, new_id, reports.earlier, domains)
-        for r in self._rows.get(of_key, ()):
-            if not r.notice_of:
-                r.notice_of = queue_id
-                self.columns[r.index] = (r.notice_queue_id, r.notice_of)
+        columns = self.columns
+        for index, _, _ in self._rows.get(of_key, ()):
+            notice, of = columns.get(index, _NONE)
+            if not of:
+                columns[index] = (notice, queue_id)
 
     def _claim(
         self, rows: Iterable[_Row], new_id: str, outcome: Outcome, domains: set[str] | None
@@ -163,12 +158,14 @@ class NoticeBook:
         """Give the unclaimed ``rows`` of ``outcome`` (to ``domains`` when given) the notice
         ``new_id``; the recipient domains of the rows claimed."""
         claimed = set()
-        for r in rows:
-            mine = domains is None or r.domain in domains
-            if r.outcome is outcome and not r.notice_queue_id and mine:
-                r.notice_queue_id = new_id
-                claimed.add(r.domain)
-                self.columns[r.index] = (new_id, r.notice_of)
+        columns = self.columns
+        for index, row_outcome, domain in rows:
+            if row_outcome is not outcome or (domains is not None and domain not in domains):
+                continue
+            notice, of = columns.get(index, _NONE)
+            if not notice:
+                claimed.add(domain)
+                columns[index] = (new_id, of)
         return claimed
 
     def apply(self, rows: list[DeliveryRow], first: int) -> None:
