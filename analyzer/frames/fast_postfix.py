@@ -21,6 +21,10 @@ run by Arrow's RE2 engine over a whole block, and hands every other line to
   ``sender non-delivery notification: <qid>`` and its kin (src/bounce/), or a line
   ``postfix.parse`` ignores.
 
+The lines taken are ASCII, so a character offset is a byte offset: messages and the texts
+after a queue id are cut out of the block's lines with ``binary_slice``, one call per group of
+rows cut at the same place (a block's prefixes have few widths).
+
 Values that need the reference's functions (time stamps, peers and their direction, version
 and cipher names, failure categories) are computed by those functions once per distinct
 value of a block. ``tests/test_logs_fastpath.py`` checks both readers give equal frames.
@@ -28,7 +32,7 @@ value of a block. ``tests/test_logs_fastpath.py`` checks both readers give equal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analyzer.frames.arrow_rows import EVENT_TYPES, take_rows
+from analyzer.frames.arrow_rows import EVENT_TYPES
 from analyzer.frames.fast_patterns import (
     CANNOT_START,
     EXPIRED,
@@ -44,15 +48,15 @@ from analyzer.frames.fast_patterns import (
     LEVELS,
     LIMITS,
     LOST_START,
-    NOTICE_START,
+    NOTICE_STARTS,
     QID,
-    QUEUE_OTHER,
-    SESSION_SHAPES,
+    QUEUE_STARTS,
     SESSION_STARTS,
     SESSION_WORDS,
     STAMP_BSD,
     STAMP_ISO,
     SUMMARY_START,
+    Coded,
     null_if_empty,
     prefix_pattern,
 )
@@ -60,10 +64,12 @@ from analyzer.frames.fast_shapes import FILLERS, SHAPES
 from analyzer.frames.logs import EVENTS
 from analyzer.frames.schema import Kind, frame_time
 from analyzer.logs.common import RAW_LINE_LIMIT
-from analyzer.logs.prefix import PrefixContext, parse_prefix
+from analyzer.logs.prefix import PrefixContext, _bsd_stamp, parse_prefix
 
 _NULL_STRINGS = frozenset({"cipher", "key_exchange", "verified"})  # TlsEvent ``str | None``
-_RAW, _MTA, _SOURCE = (EVENT_TYPES.get_field_index(name) for name in ("raw", "mta", "source"))
+_BSD_PREFIX = prefix_pattern(STAMP_BSD, True)
+_ISO_PREFIX = prefix_pattern(STAMP_ISO, True)
+_SPACE, _ZERO, _NINE = (ord(c) for c in " 09")
 
 
 def _constant(text: str, n: int) -> pa.Array:
@@ -93,17 +99,34 @@ class BlockRead:
     unrelated: int
 
 
-def _columns(n: int, values: dict[str, pa.Array]) -> list[pa.Array]:
-    out = []
-    for field, col in zip(EVENT_TYPES, EVENTS.columns, strict=True):
-        arr = values.get(field.name)
-        if arr is None:
-            if col.kind is Kind.STRING and field.name not in _NULL_STRINGS:
-                arr = pa.array([""] * n, pa.large_string()) if n else pa.array([], field.type)
-            else:
-                arr = pa.nulls(n, field.type)
-        out.append(arr.cast(field.type) if arr.type != field.type else arr)
-    return out
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """The events of one shape in a block.
+
+    Attributes:
+        rows: their lines (indexes into the block, in the order of their texts).
+        values: the columns its filler set: an array of one value per row, a ``Coded``,
+            or one value (``str`` or ``bool``) for every row.
+    """
+
+    rows: Any
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """The readable lines of a block with (or without) a queue id.
+
+    Attributes:
+        rows: their indexes into the block, in the order of ``text`` (see ``_Groups``).
+        text: what the shapes read of them: the text after the queue id's ``": "``, or
+            the whole message.
+        qid: their queue ids (None for the lines without one).
+    """
+
+    rows: Any
+    text: pa.Array
+    qid: pa.Array | None
 
 
 class FastPostfix:
@@ -119,8 +142,11 @@ class FastPostfix:
     def _stamp(self, stamp: str) -> Any:
         ts = self._stamps.get(stamp, self)
         if ts is self:
-            line = parse_prefix(stamp + " h p: ", self.ctx, 0)
-            ts = line.timestamp if line is not None else None
+            if stamp[:1].isdigit():
+                line = parse_prefix(stamp + " h p: ", self.ctx, 0)
+                ts = line.timestamp if line is not None else None
+            else:  # what parse_prefix gives an RFC 3164 stamp (prefix._bsd), without its match
+                ts = _bsd_stamp(stamp, self.ctx.reference, self.ctx.zone)
             if len(self._stamps) > 100_000:
                 self._stamps.clear()
             self._stamps[stamp] = ts
@@ -129,189 +155,293 @@ class FastPostfix:
     def read(self, texts: list[str], first_line_no: int) -> BlockRead:
         """Read the lines ``texts`` (numbered from ``first_line_no``)."""
         lines = pa.array(texts, pa.large_string())
-        n = len(lines)
-        pre, messages, msg, ok = self._prefixes(lines, texts)
-        qid = pc.extract_regex(msg, QID)
-        is_qid = pc.is_valid(qid)
-        rest = pa.array(_after(messages, qid, ("qid",), 2), pa.large_string())
-        candidates, quiet = _candidates(msg, rest, is_qid, ok)
-        taken = quiet.to_numpy(zero_copy_only=False).copy()
-        line_nos = pa.array(np.arange(first_line_no, first_line_no + n, dtype=np.int64))
-        block = {
-            "stamp": pre.field("stamp"),
-            "host": pre.field("host"),
-            "prog": pre.field("prog"),
-            "pid": pre.field("pid"),
-            "qid": qid.field("qid"),
-            "line": line_nos,
-        }
-        parts = []
-        for name, mask in candidates.items():
-            rows = np.flatnonzero(pc.and_(ok, mask).to_numpy(zero_copy_only=False))
-            if not len(rows):
-                continue
-            source = msg if name in SESSION_SHAPES else rest
-            found, good = SHAPES[name](source.take(pa.array(rows)))
-            rows = rows[good]
-            taken[rows] = True
-            sel = {k: v.take(pa.array(rows)) for k, v in block.items()}
-            sel[name] = found.filter(pa.array(good)) if found is not None else sel["line"]
-            parts.append(self._part(name, sel))
-        slow = np.flatnonzero(~taken).tolist()
-        return self._finish(
-            parts, slow, int(np.count_nonzero(quiet.to_numpy(False))), lines, first_line_no
+        pre, width = _prefixes(lines)
+        # Messages are cut from the lines a group of equal prefix widths at a time, so the
+        # rows are in that order from here on (the events are put in line order at the end).
+        rows = np.flatnonzero(width >= 0)
+        keep = _Groups(width[rows])
+        rows = keep.rows(rows)
+        msg = keep.after(lines.take(pa.array(rows)))
+        plain = ~_bools(pc.starts_with(msg, "[ID "))
+        if not plain.all():
+            rows, msg = rows[plain], msg.filter(pa.array(plain))
+        is_qid = _bools(pc.match_substring_regex(msg, QID))
+        # QID: the queue id holds no ":", so it ends at the message's first ":"
+        queued = msg.filter(pa.array(is_qid))
+        ends = _Groups(_ints(pc.find_substring(queued, ":")))
+        queued = queued.take(pa.array(ends.order)) if ends.order is not None else queued
+        sides = (
+            _Side(ends.rows(rows[is_qid]), ends.after(queued, 2), ends.before(queued)),
+            _Side(rows[~is_qid], msg.filter(pa.array(~is_qid)), None),
         )
+        quiet = np.zeros(len(lines), dtype=np.bool_)
+        parts = []
+        for side, candidates in zip(sides, (_queue_candidates, _session_candidates), strict=True):
+            shapes, ignored = candidates(side.text)
+            quiet[side.rows[ignored]] = True
+            for name, mask in shapes.items():
+                part = self._part(name, side, np.flatnonzero(mask), pre.field("prog"))
+                if part is not None:
+                    parts.append(part)
+        taken = quiet.copy()
+        for part in parts:
+            taken[part.rows] = True
+        slow = np.flatnonzero(~taken).tolist()
+        unrelated = int(np.count_nonzero(quiet))
+        if not parts:
+            return BlockRead(EVENT_TYPES.empty_table(), [], slow, unrelated)
+        table, stamps = self._assemble(parts, pre, lines, first_line_no)
+        return BlockRead(table, stamps, slow, unrelated)
 
     @staticmethod
-    def _prefixes(
-        lines: pa.Array, texts: list[str]
-    ) -> tuple[pa.Array, list[str], pa.Array, pa.Array]:
-        """Prefix fields, messages (as text and as an array), and which lines the vectorised reader may take.
+    def _part(name: str, side: _Side, at: Any, prog: pa.Array) -> _Part | None:
+        """The events of shape ``name`` among the rows ``at`` of ``side``, if any."""
+        if not len(at):
+            return None
+        found, good = SHAPES[name](side.text.take(pa.array(at)))
+        if not good.all():
+            at = at[good]
+            if not len(at):
+                return None
+            found = found.filter(pa.array(good)) if found is not None else None
+        rows = side.rows[at]
+        values: dict[str, Any] = {}
+        if side.qid is not None:
+            values["queue_id"] = side.qid.take(pa.array(at))
+        FILLERS[name]({name: found, "prog": prog.take(pa.array(rows))}, values)
+        return _Part(rows, values)
 
-        A block holds one stamp form as a rule: the other form's pattern runs only when some
-        line starts the way it does (RFC 3339 lines with a digit, RFC 3164 with a letter).
-        """
-        eligible = pc.and_(
-            pc.string_is_ascii(lines), pc.less_equal(pc.utf8_length(lines), RAW_LINE_LIMIT)
-        )
-        digit = pc.match_substring_regex(lines, "^[0-9]")
-        has_iso = pc.any(digit).as_py() is True
-        has_bsd = not has_iso or pc.any(pc.invert(digit)).as_py() is True
-        pre = pc.extract_regex(lines, prefix_pattern(STAMP_BSD, True)) if has_bsd else None
-        if has_iso:
-            iso = pc.extract_regex(lines, prefix_pattern(STAMP_ISO, True))
-            use_iso = pc.fill_null(
-                pc.and_kleene(
-                    pc.is_valid(iso), pc.invert(pc.is_in(iso.field("host"), pa.array(LEVELS)))
-                ),
-                False,
-            )
-            # an RFC 3339 stamp with a level word in place of the host: the RFC 3164 reading,
-            # which cannot match it (none when no line starts with a letter)
-            other = pre if pre is not None else pa.nulls(len(iso), iso.type)
-            pre = pc.if_else(use_iso, iso, other)
-        assert pre is not None
-        # The message is the line after the prefix: prefix._BSD / prefix._ISO match
-        # "<stamp> <host> <tag>[<pid>]: " with one optional space after the colon.
-        messages = _after(texts, pre, ("stamp", "host", "prog"), 3, pid=True)
-        ok = pc.and_kleene(eligible, pc.is_valid(pre))
-        for name in ("host", "prog", "pid"):
-            ok = pc.and_kleene(ok, pc.less_equal(pc.utf8_length(pre.field(name)), LIMITS[name]))
-        msg = pa.array(messages, pa.large_string())
-        ok = pc.and_kleene(ok, pc.invert(pc.starts_with(msg, "[ID ")))
-        return pre, messages, msg, pc.fill_null(ok, False)
-
-    def _finish(
-        self,
-        parts: list[tuple[pa.Table, list[Any]]],
-        slow: list[int],
-        quiet: int,
-        lines: pa.Array,
-        first_line_no: int,
-    ) -> BlockRead:
-        """The parts in line order, with their raw lines (taken once, here, from ``lines``,
-        numbered from ``first_line_no``)."""
-        if not parts:
-            return BlockRead(EVENT_TYPES.empty_table(), [], slow, quiet)
-        table = pa.concat_tables([p[0] for p in parts])
-        stamps = [s for p in parts for s in p[1]]
-        order = pc.sort_indices(table["line"])
-        ordered = list(map(stamps.__getitem__, order.to_numpy().tolist()))
-        table = take_rows(table, order)
-        numbers = table["line"].to_numpy()
-        raw = (
-            lines.take(pa.array(numbers - first_line_no))
-            if self.raw
-            else _constant("", len(numbers))
-        )
-        table = table.set_column(_RAW, "raw", raw)
-        table = table.set_column(_MTA, "mta", _constant("postfix", len(numbers)))
-        table = table.set_column(_SOURCE, "source", _constant(self.ctx.origin, len(numbers)))
-        return BlockRead(table, ordered, slow, quiet)
-
-    def _part(self, name: str, sel: dict[str, pa.Array]) -> tuple[pa.Table, list[Any]]:
-        n = len(sel["line"])
-        enc = pc.dictionary_encode(sel["stamp"])
+    def _assemble(
+        self, parts: list[_Part], pre: pa.Array, lines: pa.Array, first_line_no: int
+    ) -> tuple[pa.Table, list[Any]]:
+        """The events of ``parts`` in line order, and their time stamps."""
+        events = np.zeros(len(lines), dtype=np.bool_)
+        for part in parts:
+            events[part.rows] = True
+        rows = np.flatnonzero(events)
+        rank = np.cumsum(events) - 1  # where each event line goes
+        at = [rank[p.rows] for p in parts]
+        take = pa.array(rows)
+        enc = pc.dictionary_encode(pre.field("stamp").take(take))
         uniq = [self._stamp(s) for s in enc.dictionary.to_pylist()]
-        idx = enc.indices.to_pylist()
-        stamps = [uniq[i] for i in idx]
-        pid = pc.cast(null_if_empty(sel["pid"]), pa.int64())
-        values: dict[str, pa.Array] = {
+        stamps = list(map(uniq.__getitem__, enc.indices.to_numpy().tolist()))
+        n = len(rows)
+        columns = {
             "timestamp": pc.take(
                 pa.array([frame_time(u) for u in uniq], pa.timestamp("ns", tz="UTC")), enc.indices
             ),
-            "host": sel["host"],
-            "mta": pa.nulls(n, pa.large_string()),  # the same in every row: see ``_finish``
-            "service": sel["prog"],
-            "pid": pid,
-            "source": pa.nulls(n, pa.large_string()),
-            "line": sel["line"],
-            "raw": pa.nulls(n, pa.large_string()),  # taken in line order by ``_finish``
+            "host": pre.field("host").take(take),
+            "mta": _constant("postfix", n),
+            "service": pre.field("prog").take(take),
+            "pid": pc.cast(null_if_empty(pre.field("pid").take(take)), pa.int64()),
+            "source": _constant(self.ctx.origin, n),
+            "line": pa.array(rows + first_line_no),
+            "raw": lines.take(take) if self.raw else _constant("", n),
         }
-        if name not in SESSION_SHAPES:
-            values["queue_id"] = sel["qid"]
-        FILLERS[name](sel, values)
-        return pa.Table.from_arrays(_columns(n, values), schema=EVENT_TYPES), stamps
+        gather = _Gather(n, at)
+        arrays = []
+        for field, col in zip(EVENT_TYPES, EVENTS.columns, strict=True):
+            arr = columns.get(field.name)
+            if arr is None:
+                text = col.kind is Kind.STRING and field.name not in _NULL_STRINGS
+                got = {
+                    i: p.values[field.name] for i, p in enumerate(parts) if field.name in p.values
+                }
+                arr = gather.column(field.type, "" if text else None, got)
+            arrays.append(arr.cast(field.type) if arr.type != field.type else arr)
+        return pa.Table.from_arrays(arrays, schema=EVENT_TYPES), stamps
 
 
-def _candidates(
-    msg: pa.Array, rest: pa.Array, is_qid: pa.Array, ok: pa.Array
-) -> tuple[dict[str, pa.Array], pa.Array]:
-    """Per shape, the lines that may have it (``msg``: messages, ``rest``: the text after a
-    queue id, ``is_qid``: which have one); and the readable lines ``postfix.parse`` ignores."""
-    expired = pc.ends_with(rest, EXPIRED)
-    candidates = {
-        "status": pc.and_(is_qid, pc.starts_with(rest, "to=")),
-        "mid": pc.and_(is_qid, pc.starts_with(rest, "message-id=")),
-        "from": pc.and_(is_qid, pc.and_(pc.starts_with(rest, "from=<"), pc.invert(expired))),
-        "removed": pc.and_(is_qid, pc.equal(rest, "removed")),
-        "summary": pc.and_(pc.invert(is_qid), pc.match_substring_regex(msg, SUMMARY_START)),
-        "failure": pc.and_(pc.invert(is_qid), pc.match_substring_regex(msg, FAILURE_START)),
-        "expired": pc.and_(is_qid, pc.and_(pc.starts_with(rest, "from=<"), expired)),
-        "client": pc.and_(is_qid, pc.starts_with(rest, "client=")),
-        "notice": pc.and_(is_qid, pc.match_substring_regex(rest, NOTICE_START)),
-        "lost": pc.and_(pc.invert(is_qid), pc.match_substring_regex(msg, LOST_START)),
-        "cannot": pc.and_(is_qid, pc.starts_with(rest, CANNOT_START)),
-        "connect": pc.and_(
-            pc.invert(is_qid),
-            pc.and_(
-                pc.match_substring_regex(msg, "^(?:dis)?connect from "),
-                pc.invert(pc.match_substring(msg, "after STARTTLS from ")),
-            ),
-        ),
-    }
-    qid_known = pc.or_(
-        pc.match_substring_regex(rest, r"^(?:to=|message-id=|from=<)"),
-        pc.or_(pc.equal(rest, "removed"), pc.match_substring_regex(rest, QUEUE_OTHER)),
-    )
-    session_other = pc.or_(
-        pc.match_substring_regex(msg, SESSION_STARTS),
-        pc.match_substring_regex(msg, SESSION_WORDS),
-    )
-    quiet = pc.and_(ok, pc.if_else(is_qid, pc.invert(qid_known), pc.invert(session_other)))
-    return candidates, quiet
+class _Gather:
+    """Columns of ``n`` rows made of the values of parts (``at``: the positions of each
+    part's rows)."""
+
+    def __init__(self, n: int, at: list[Any]) -> None:
+        self.n = n
+        self.at = at
+
+    def column(self, kind: pa.DataType, default: str | None, got: dict[int, Any]) -> pa.Array:
+        """At the positions of each part of ``got`` its values (an array, a ``Coded``, or
+        one value for them all), ``default`` elsewhere: one gather of the pieces."""
+        n = self.n
+        if not got:
+            return _constant("", n) if default is not None else pa.nulls(n, kind)
+        if len(got) == 1:
+            ((i, values),) = got.items()
+            at = self.at[i]
+            if isinstance(values, pa.Array) and len(at) == n and (at[1:] > at[:-1]).all():
+                return values  # one part, every row, in order
+        index = np.full(n, -1, dtype=np.int64)
+        pieces: list[pa.Array] = []
+        size = 0
+        for i, values in got.items():
+            at = self.at[i]
+            if isinstance(values, str | bool):
+                index[at] = size
+                piece = pa.array([values], kind)
+            elif isinstance(values, Coded):  # its distinct values, and where each row's is
+                index[at] = values.codes + size
+                piece = values.values
+            else:
+                index[at] = np.arange(size, size + len(at))
+                piece = values
+            pieces.append(piece.cast(kind) if piece.type != kind else piece)
+            size += len(piece)
+        gaps = index < 0
+        if gaps.any():
+            index[gaps] = size
+            pieces.append(pa.array([default], kind))
+        return pa.concat_arrays(pieces).take(pa.array(index))
 
 
-def _after(
-    texts: list[str], found: pa.Array, names: Sequence[str], extra: int, *, pid: bool = False
-) -> list[str]:
-    """Each of ``texts`` after what the pattern of ``found`` matched at its start, as
-    ``pc.replace_substring_regex(..., "", max_replacements=1)`` gives it, without a second
-    regex pass: the match is its ``names`` fields plus ``extra`` separator characters, plus
-    ``[<pid>]`` when ``pid`` and that field is not empty, then one optional space (prefix
-    lines; a queue id's ": " is in ``extra``). Lines ``found`` did not match are kept whole.
+def _bools(arr: pa.Array) -> Any:
+    return (pc.fill_null(arr, False) if arr.null_count else arr).to_numpy(zero_copy_only=False)
+
+
+def _ints(arr: pa.Array) -> Any:
+    return arr.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _lengths(arr: pa.Array) -> Any:
+    return pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _prefixes(lines: pa.Array) -> tuple[pa.Array, Any]:
+    """Prefix fields, and where each line's message starts (-1 for a line the vectorised reader
+    may not take).
+
+    A block holds one stamp form as a rule: the other form's pattern runs only when some
+    line starts the way it does (RFC 3339 lines with a digit, RFC 3164 with a letter).
     """
-    width = np.zeros(len(texts), dtype=np.int64)
-    for name in names:
-        width += pc.fill_null(pc.utf8_length(found.field(name)), 0).to_numpy(False)
-    if pid:
-        digits = pc.fill_null(pc.utf8_length(found.field("pid")), 0).to_numpy(False)
-        width += np.where(digits > 0, digits + 2, 0)
-    width += extra
-    width[~pc.is_valid(found).to_numpy(False)] = 0
-    if pid:
-        return [
-            t if k == 0 else t[k + 1 :] if t[k : k + 1] == " " else t[k:]
-            for t, k in zip(texts, width.tolist(), strict=True)
-        ]
-    return [t[k:] for t, k in zip(texts, width.tolist(), strict=True)]
+    offsets, data = _layout(lines)
+    size = np.diff(offsets)
+    first = data[np.minimum(offsets[:-1], max(len(data) - 1, 0))] if len(data) else size * 0
+    digit = (size > 0) & (first >= _ZERO) & (first <= _NINE)
+    has_iso = bool(digit.any())
+    has_bsd = not has_iso or not bool(digit.all())
+    pre = pc.extract_regex(lines, _BSD_PREFIX) if has_bsd else None
+    if has_iso:
+        iso = pc.extract_regex(lines, _ISO_PREFIX)
+        use_iso = pc.fill_null(
+            pc.and_kleene(
+                pc.is_valid(iso), pc.invert(pc.is_in(iso.field("host"), pa.array(LEVELS)))
+            ),
+            False,
+        )
+        # an RFC 3339 stamp with a level word in place of the host: the RFC 3164 reading,
+        # which cannot match it (none when no line starts with a letter)
+        other = pre if pre is not None else pa.nulls(len(iso), iso.type)
+        pre = pc.if_else(use_iso, iso, other)
+    assert pre is not None
+    # Lines of plain ASCII (byte offsets are character offsets) within RAW_LINE_LIMIT whose
+    # prefix matched, its fields within the per-line pattern's limits.
+    ok = (size <= RAW_LINE_LIMIT) & _bools(pc.is_valid(pre))
+    if len(data) and data.max() > 127:  # else every line is ASCII
+        ok &= _bools(pc.string_is_ascii(lines))
+    # The message is the line after the prefix: prefix._BSD / prefix._ISO match
+    # "<stamp> <host> <tag>[<pid>]: " with one optional space after the colon.
+    width = _lengths(pre.field("stamp")) + 3
+    for name in ("host", "prog"):
+        length = _lengths(pre.field(name))
+        ok &= length <= LIMITS[name]
+        width += length
+    digits = _lengths(pre.field("pid"))
+    ok &= digits <= LIMITS["pid"]
+    width += np.where(digits > 0, digits + 2, 0)
+    at = offsets[:-1] + width
+    space = np.zeros(len(at), dtype=np.bool_)
+    inside = ok & (at < offsets[1:])
+    space[inside] = data[at[inside]] == _SPACE
+    return pre, np.where(ok, width + space, -1)
+
+
+def _layout(arr: pa.Array) -> tuple[Any, Any]:
+    """The offsets (one more than rows) and the bytes of a large string array."""
+    _, offsets, data = arr.buffers()
+    at = np.frombuffer(offsets, dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    if data is None:
+        return at, np.zeros(0, dtype=np.uint8)
+    return at, np.frombuffer(data, dtype=np.uint8)[: at[-1]]
+
+
+_END = 1 << 40  # past the end of any line
+
+
+class _Groups:
+    """Texts cut at one place each (``keys``, in characters), a group of equal keys at a time
+    (a block has few: its lines' prefixes differ in the tag and the pid's digits)."""
+
+    def __init__(self, keys: Any) -> None:
+        counts = np.bincount(keys) if len(keys) else np.zeros(1, dtype=np.int64)
+        self.keys = np.flatnonzero(counts)
+        self.order = np.argsort(keys, kind="stable") if len(self.keys) > 1 else None
+        self.bounds = np.concatenate(([0], np.cumsum(counts[self.keys]))).tolist()
+
+    def rows(self, rows: Any) -> Any:
+        """``rows`` in the order of the groups."""
+        return rows[self.order] if self.order is not None else rows
+
+    def after(self, texts: pa.Array, skip: int = 0) -> pa.Array:
+        """Each of ``texts`` (ASCII, in the order of the groups) after its key and ``skip``
+        more characters."""
+        return self._cut(texts, lambda key: (key + skip, _END))
+
+    def before(self, texts: pa.Array) -> pa.Array:
+        """Each of ``texts`` (ASCII, in the order of the groups) up to its key."""
+        return self._cut(texts, lambda key: (0, key))
+
+    def _cut(self, texts: pa.Array, span: Callable[[int], tuple[int, int]]) -> pa.Array:
+        if not len(texts):
+            return texts
+        pieces = []
+        for key, a, b in zip(self.keys.tolist(), self.bounds[:-1], self.bounds[1:], strict=True):
+            # binary_slice: many times faster than utf8_slice_codeunits, the same on ASCII
+            cut = pc.binary_slice(texts.slice(a, b - a).view(pa.large_binary()), *span(key))
+            pieces.append(cut.view(pa.large_string()))
+        return pieces[0] if len(pieces) == 1 else pa.concat_arrays(pieces)
+
+
+def _queue_candidates(rest: pa.Array) -> tuple[dict[str, Any], Any]:
+    """Per shape, the lines with a queue id that may have it (``rest``: the text after the
+    queue id); and those ``postfix.parse`` ignores (none of ``QUEUE_STARTS``, not "removed")."""
+    starts = {s: _bools(pc.starts_with(rest, s)) for s in QUEUE_STARTS}
+    sender = starts["from=<"]
+    expired = sender & _bools(pc.ends_with(rest, EXPIRED))
+    removed = _bools(pc.equal(rest, "removed"))
+    shapes = {
+        "status": starts["to="],
+        "mid": starts["message-id="],
+        "from": sender & ~expired,
+        "removed": removed,
+        "expired": expired,
+        "client": starts["client="],
+        "notice": np.logical_or.reduce([starts[s] for s in NOTICE_STARTS]),
+        "cannot": starts[CANNOT_START],
+    }
+    return shapes, ~np.logical_or.reduce([removed, *starts.values()])
+
+
+def _session_candidates(msg: pa.Array) -> tuple[dict[str, Any], Any]:
+    """Per shape, the lines without a queue id that may have it (``msg``: their messages);
+    and those ``postfix.parse`` ignores (neither ``SESSION_STARTS`` nor ``SESSION_WORDS``)."""
+    starts = _bools(pc.match_substring_regex(msg, SESSION_STARTS))
+    summary = _bools(pc.match_substring_regex(msg, SUMMARY_START))
+    lost = _bools(pc.match_substring_regex(msg, LOST_START))
+    connect = _bools(pc.match_substring_regex(msg, "^(?:dis)?connect from "))
+    if connect.any():
+        at = np.flatnonzero(connect)
+        after = pc.match_substring(msg.take(pa.array(at)), "after STARTTLS from ")
+        connect[at[_bools(after)]] = False
+    shapes = {
+        "summary": summary,
+        "failure": _bools(pc.match_substring_regex(msg, FAILURE_START)),
+        "lost": lost,
+        "connect": connect,
+    }
+    # summary and lost lines name TLS (SESSION_WORDS): only the others are searched
+    other = starts | summary | lost
+    rest = np.flatnonzero(~other)
+    if len(rest):
+        words = pc.match_substring_regex(msg.take(pa.array(rest)), SESSION_WORDS)
+        other[rest[_bools(words)]] = True
+    return shapes, ~other

@@ -27,6 +27,7 @@ from analyzer.frames.fast_patterns import (
     NOTICE,
     STATUS,
     SUMMARY,
+    Coded,
     cannot_fields,
     client_fields,
     connect_fields,
@@ -46,12 +47,15 @@ from analyzer.logs.common import DETAIL_LIMIT
 from analyzer.model.common import clip
 from analyzer.model.logs import Direction, EventKind, Outcome
 
+# A shape's columns: an array of one value per row, or one value (``str``, ``bool``) for all
+Values = dict[str, Any]
 
-def _fill_summary(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+
+def _fill_summary(sel: dict[str, pa.Array], values: Values) -> None:
     s = sel["summary"]
     (daemon,) = per_unique(sel["prog"], daemon_of, [pa.string()])
     host, ip, port, direction = per_unique(
-        join_keys(daemon, s.field("dir"), s.field("peer")),
+        join_keys(daemon.array(), s.field("dir"), s.field("peer")),
         summary_peer,
         [pa.string(), pa.string(), pa.int64(), pa.string()],
     )
@@ -73,7 +77,7 @@ def _fill_summary(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None
         cipher=cipher,
         bits=pc.cast(s.field("use"), pa.int64()),
         key_exchange=null_if_empty(s.field("kex")),
-        encrypted=pa.array(np.ones(len(s), dtype=np.bool_)),
+        encrypted=True,
         detail=pc.if_else(
             pc.equal(sni, ""),
             "",
@@ -82,11 +86,11 @@ def _fill_summary(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None
     )
 
 
-def _fill_status(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+def _fill_status(sel: dict[str, pa.Array], values: Values) -> None:
     s = sel["status"]
     (daemon,) = per_unique(sel["prog"], daemon_of, [pa.string()])
     host, ip, port, direction, kind = per_unique(
-        join_keys(daemon, s.field("relay")),
+        join_keys(daemon.array(), s.field("relay")),
         status_peer,
         [pa.string(), pa.string(), pa.int64(), pa.string(), pa.string()],
     )
@@ -123,21 +127,29 @@ def _fill_status(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
     )
 
 
-def _categories(text: pa.Array, outcome: pa.Array, direction: pa.Array) -> list[pa.Array]:
+def _categories(text: pa.Array, outcome: Coded, direction: Coded) -> list[Any]:
     """classify_status of the texts that name TLS (on failed outcomes), and rfc8460."""
-    hint = pc.and_(
-        pc.invert(pc.fill_null(pc.equal(outcome, Outcome.DELIVERED.value), False)),
-        pc.match_substring_regex(pc.utf8_lower(text), HINTS),
-    )
-    key = pc.if_else(hint, join_keys(direction, text), pa.scalar(None, pa.large_string()))
-    return per_unique(key, status_category, [pa.string(), pa.string()])
+    delivered = pc.equal(outcome.values, Outcome.DELIVERED.value)
+    failed = np.flatnonzero(~pc.fill_null(delivered, False).to_numpy(False)[outcome.codes])
+    if not len(failed):  # the texts of delivered mail are not searched
+        return [pa.nulls(len(text), pa.string())] * 2
+    # classify_status lowers the text: on ASCII text, the same as ignoring case
+    hinted = pc.match_substring_regex(text.take(pa.array(failed)), HINTS, ignore_case=True)
+    at = failed[hinted.to_numpy(False)]
+    if not len(at):
+        return [pa.nulls(len(text), pa.string())] * 2
+    way = direction.values.take(pa.array(direction.codes[at]))
+    found = per_unique(join_keys(way, text.take(pa.array(at))), status_category, [pa.string()] * 2)
+    codes = np.full(len(text), len(found[0].values) - 1)  # the others: null
+    codes[at] = found[0].codes
+    return [Coded(f.values, codes) for f in found]
 
 
-def _fill_failure(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+def _fill_failure(sel: dict[str, pa.Array], values: Values) -> None:
     f = sel["failure"]
     (daemon,) = per_unique(sel["prog"], daemon_of, [pa.string()])
     key = join_keys(
-        daemon, f.field("op"), f.field("warn"), f.field("cert"), f.field("peer"),
+        daemon.array(), f.field("op"), f.field("warn"), f.field("cert"), f.field("peer"),
         f.field("cpeer"), f.field("text"),
     )  # fmt: skip
     kind, direction, host, ip, port, category, rfc, detail = per_unique(
@@ -149,7 +161,7 @@ def _fill_failure(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None
     )  # fmt: skip
 
 
-def _fill_lost(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+def _fill_lost(sel: dict[str, pa.Array], values: Values) -> None:
     f = sel["lost"]
     kind, direction, host, ip, port, category, rfc, detail = per_unique(
         join_keys(f.field("what"), f.field("lost")),
@@ -162,7 +174,7 @@ def _fill_lost(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
     )  # fmt: skip
 
 
-def _fill_cannot(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+def _fill_cannot(sel: dict[str, pa.Array], values: Values) -> None:
     kind, direction, category, rfc, detail = per_unique(
         sel["cannot"], cannot_fields, [pa.string()] * 5
     )
@@ -172,19 +184,18 @@ def _fill_cannot(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
     )  # fmt: skip
 
 
-def _fill_expired(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+def _fill_expired(sel: dict[str, pa.Array], values: Values) -> None:
     # postfix._queue_line: qmgr "%s: from=<%s>, status=expired, returned to sender"
-    n = len(sel["expired"])
     values.update(
-        event=pa.array([EventKind.DELIVERY.value] * n, pa.string()),
-        direction=pa.array([Direction.OUTBOUND.value] * n, pa.string()),
-        outcome=pa.array([Outcome.BOUNCED.value] * n, pa.string()),
+        event=EventKind.DELIVERY.value,
+        direction=Direction.OUTBOUND.value,
+        outcome=Outcome.BOUNCED.value,
         sender=sel["expired"].field("sender"),
-        detail=pa.array(["expired, returned to sender"] * n, pa.string()),
+        detail="expired, returned to sender",
     )
 
 
-def _fill_connect(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+def _fill_connect(sel: dict[str, pa.Array], values: Values) -> None:
     c = sel["connect"]
     rest = pc.utf8_slice_codeunits(c.field("rest"), 0, CONNECT_REST)
     kind, direction, host, ip, port, encrypted, detail = per_unique(
@@ -206,37 +217,36 @@ def _fill_connect(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None
     )  # fmt: skip
 
 
-def _fill_client(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+def _fill_client(sel: dict[str, pa.Array], values: Values) -> None:
     direction, host, ip, port = per_unique(
         sel["client"].field("peer"),
         client_fields,
         [pa.string(), pa.string(), pa.string(), pa.int64()],
     )
-    n = len(direction)
     values.update(
-        event=pa.array([EventKind.RECEIVED.value] * n, pa.string()),
+        event=EventKind.RECEIVED.value,
         direction=direction, peer_host=host, peer_ip=ip, peer_port=port,
     )  # fmt: skip
 
 
-def _fill_mid(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-    values["event"] = pa.array([EventKind.MESSAGE_ID.value] * len(sel["mid"]), pa.string())
+def _fill_mid(sel: dict[str, pa.Array], values: Values) -> None:
+    values["event"] = EventKind.MESSAGE_ID.value
     values["message_id"] = sel["mid"].field("mid")
 
 
-def _fill_from(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-    values["event"] = pa.array([EventKind.QUEUED.value] * len(sel["from"]), pa.string())
+def _fill_from(sel: dict[str, pa.Array], values: Values) -> None:
+    values["event"] = EventKind.QUEUED.value
     values["sender"] = sel["from"].field("sender")
 
 
-def _fill_removed(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
-    values["event"] = pa.array([EventKind.REMOVED.value] * len(sel["line"]), pa.string())
+def _fill_removed(sel: dict[str, pa.Array], values: Values) -> None:
+    values["event"] = EventKind.REMOVED.value
 
 
-def _fill_notice(sel: dict[str, pa.Array], values: dict[str, pa.Array]) -> None:
+def _fill_notice(sel: dict[str, pa.Array], values: Values) -> None:
     # postfix._queue_line: the bounce daemon's "<qid>: <kind>: <new qid>"
     n = sel["notice"]
-    values["event"] = pa.array([EventKind.NOTIFICATION.value] * len(n), pa.string())
+    values["event"] = EventKind.NOTIFICATION.value
     values["notice_queue_id"] = n.field("new")
     values["detail"] = n.field("kind")
 
@@ -280,7 +290,7 @@ SHAPES: dict[str, Callable[[pa.Array], tuple[pa.Array | None, Any]]] = {
     "expired": _shape(FROM, ("sender",)),
     "notice": _shape(NOTICE),
 }
-FILLERS: dict[str, Callable[[dict[str, pa.Array], dict[str, pa.Array]], None]] = {
+FILLERS: dict[str, Callable[[dict[str, pa.Array], Values], None]] = {
     "summary": _fill_summary,
     "status": _fill_status,
     "mid": _fill_mid,

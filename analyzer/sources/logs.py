@@ -304,9 +304,9 @@ def _renumber(items: Iterable[TextLine | ParseIssue], offset: int) -> list[TextL
     return out
 
 
-def _block(data: bytes, first: int, origin: str) -> LineBlock:
-    """The block of ``data`` (whole lines, each ending in ``\\n`` except maybe the last)."""
-    body = data[:-1] if data.endswith(b"\n") else data
+def _block(body: bytes, ended: bool, first: int, origin: str) -> LineBlock:
+    """The block of the whole lines ``body`` (without the last one's ``\\n``, which
+    ``ended`` tells whether it had)."""
     clean = b"\r" not in body and not body.translate(None, _TEXT)
     if clean:
         try:
@@ -317,6 +317,7 @@ def _block(data: bytes, first: int, origin: str) -> LineBlock:
         texts = text.split("\n")
         if max(map(len, texts), default=0) <= MAX_LINE // 4:  # chars: at most 4 bytes each
             return LineBlock(first, texts, [])
+    data = body + b"\n" if ended else body
     scratch: list[ParseIssue] = []  # already decompressed: no container issues here
     items = _renumber(_numbered_lines(io.BytesIO(data), origin, scratch), first - 1)
     return LineBlock(first, None, items)
@@ -326,7 +327,10 @@ def iter_blocks(
     raw: BinaryIO, origin: str, issues: list[ParseIssue], block: int | None = None
 ) -> Iterator[LineBlock]:
     """The lines of ``raw`` in blocks of about ``block`` bytes (default ``BLOCK``); the same
-    lines, numbers and issues as ``iter_lines``, without one Python call per clean line."""
+    lines, numbers and issues as ``iter_lines``, without one Python call per clean line.
+
+    A block's bytes are copied once: the line begun by the last chunk (``carry``) and this
+    chunk up to its last newline, joined."""
     block = block or BLOCK
     stream = open_stream(raw, origin, issues)
     carry = b""
@@ -349,14 +353,19 @@ def iter_blocks(
             if at < 0:
                 continue
             chunk, skipping = chunk[at + 1 :], False
-        data = carry + chunk
-        end = data.rfind(b"\n") + 1
-        data, carry = data[:end], data[end:]
+        end = chunk.rfind(b"\n")  # carry holds no newline
+        body, ended = b"", False
+        if end >= 0:
+            body, ended = b"".join((carry, memoryview(chunk)[:end])), True
+            carry = chunk[end + 1 :]
+        else:
+            carry += chunk
         if len(carry) > MAX_LINE:
-            data, carry, skipping = data + carry[: MAX_LINE + 1], b"", True
-        if data:
-            out = _block(data, line_no, origin)
+            head = body + b"\n" if ended else b""
+            body, ended, carry, skipping = head + carry[: MAX_LINE + 1], False, b"", True
+        if body or ended:
+            out = _block(body, ended, line_no, origin)
             line_no += len(out)
             yield out
     if carry:
-        yield _block(carry, line_no, origin)
+        yield _block(carry, False, line_no, origin)

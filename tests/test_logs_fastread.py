@@ -1,0 +1,163 @@
+"""The producer's pieces: blocks of lines, texts cut at a place per row, and a block whose
+lines differ in every way the vectorised reader must tell apart.
+
+``tests/test_logs_fastpath.py`` compares whole reads with the per-line reader; these tests
+pin the pieces the vectorised reader is built from, with exact values.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import analyzer.sources.logs as sources
+from analyzer.api_logs import read_logs_result
+from analyzer.frames.fast_postfix import FastPostfix, _Groups
+from analyzer.logs.prefix import PrefixContext
+from analyzer.model.common import ParseIssue
+from analyzer.sources.logs import TextLine, iter_blocks, iter_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB_POSTFIX = ROOT / "sample_data" / "lab" / "postfix" / "mail.log"
+_LAB = LAB_POSTFIX.read_bytes().splitlines()
+
+
+def _lines(data: bytes) -> list[tuple[int, str] | tuple[int, str, str]]:
+    """What ``iter_lines`` reads of ``data``: numbered texts, and issues (position, kind)."""
+    out: list[tuple[int, str] | tuple[int, str, str]] = []
+    for item in iter_lines(io.BytesIO(data), "t", []):
+        if isinstance(item, TextLine):
+            out.append((item.line_no, item.text))
+        else:
+            out.append((item.position, item.kind.value, item.reason))
+    return out
+
+
+def _blocked(data: bytes, block: int) -> list[tuple[int, str] | tuple[int, str, str]]:
+    """The same, read by ``iter_blocks`` in blocks of ``block`` bytes."""
+    out: list[tuple[int, str] | tuple[int, str, str]] = []
+    for b in iter_blocks(io.BytesIO(data), "t", [], block):
+        if b.texts is not None:
+            out += [(b.first_line_no + i, t) for i, t in enumerate(b.texts)]
+            continue
+        for item in b.items:
+            if isinstance(item, ParseIssue):
+                out.append((item.position, item.kind.value, item.reason))
+            else:
+                out.append((item.line_no, item.text))
+    return out
+
+
+def test_blocks_of_lines_cut_anywhere() -> None:
+    data = b"\n".join(_LAB[:40]) + b"\n"
+    whole = _lines(data)
+    assert len(whole) == 40
+    assert whole[4] == (5, _LAB[4].decode())
+    for block in (1, 7, 100, 333, len(data) - 1, len(data), 1 << 20):
+        assert _blocked(data, block) == whole
+    cut = data[:-1]  # a last line without its newline
+    assert _blocked(cut, 50) == _lines(cut) == whole
+
+
+_piece = st.one_of(
+    st.sampled_from(_LAB[:30]),
+    st.sampled_from([b"", b"\r", b"\x00junk\x01", b"caf\xc3\xa9", b"caf\xe9", b"y" * 90]),
+    st.binary(max_size=40),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(pieces=st.lists(_piece, max_size=12), block=st.integers(1, 300), end=st.booleans())
+def test_blocks_read_what_lines_read(pieces: list[bytes], block: int, end: bool) -> None:
+    """Clean and unclean blocks, overlong lines (over 64 bytes here) and a cut last line."""
+    data = b"\n".join(pieces) + (b"\n" if end and pieces else b"")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sources, "MAX_LINE", 64)
+        assert _blocked(data, block) == _lines(data)
+
+
+def test_groups_cut_each_text_at_its_place() -> None:
+    texts = pa.array(["abcdef", "xy", "0123456789", "", "hello world"], pa.large_string())
+    keys = np.array([2, 1, 2, 0, 6])
+    groups = _Groups(keys)
+    rows = groups.rows(np.arange(5))
+    assert rows.tolist() == [3, 1, 0, 2, 4]  # by key, then in row order
+    ordered = texts.take(pa.array(rows))
+    assert groups.after(ordered).to_pylist() == ["", "y", "cdef", "23456789", "world"]
+    assert groups.after(ordered, 2).to_pylist() == ["", "", "ef", "456789", "rld"]
+    assert groups.before(ordered).to_pylist() == ["", "x", "ab", "01", "hello "]
+    one = _Groups(np.array([3, 3]))
+    assert one.order is None
+    assert one.after(pa.array(["abcd", "efgh"], pa.large_string())).to_pylist() == ["d", "h"]
+
+
+# Lines of the lab's Postfix log (RFC 3339 stamps) and their RFC 3164 forms, with prefixes of
+# different widths and every kind of line the vectorised reader takes, leaves or ignores.
+_BLOCK = [
+    "Nov 27 21:28:44 vm postfix/cleanup[29210]: 9A77F164183: message-id=<a@lab.test>",
+    "Nov 27 21:28:44 vm postfix/smtp[29213]: Trusted TLS connection established to "
+    "127.0.0.11[127.0.0.11]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) "
+    "key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256",
+    "Nov 27 21:28:44 vm postfix/smtp[29213]: 9A77F164183: to=<user@valid.opp.lab.test>, "
+    "relay=127.0.0.11[127.0.0.11]:25, delay=0.21, delays=0.05/0.01/0.07/0.07, dsn=2.0.0, "
+    "status=sent (250 2.0.0 Ok: queued as 201DFDF881)",
+    "Nov 27 21:28:44 vm postfix/qmgr[7]: 9A77F164183: removed",
+    "Nov 27 21:28:44 vm postfix/qmgr[7]:  9A77F164183: removed",  # two spaces: no queue id
+    "Nov 27 21:28:44 vm postfix/qmgr: 4Xk9Yz1bTmz9vJp: removed",  # no pid, long queue id
+    "Nov 27 21:28:44 vm postfix/smtpd[29180]: connect from localhost[127.0.0.1]",
+    "Nov 27 21:28:44 vm postfix/smtpd[29180]: lost connection after STARTTLS from "
+    "localhost[127.0.0.1]",
+    "Nov 27 21:28:44 vm postfix/smtpd[29180]: disconnect from localhost[127.0.0.1] ehlo=1 "
+    "starttls=1 quit=1 commands=3",
+    "Nov 27 21:28:44 vm postfix/master[29173]: daemon started -- version 3.7.11",
+    "Nov 27 21:28:44 vm postfix/smtpd[29180]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 554",
+    "Nov 27 21:28:44 vm postfix/qmgr[7]: 9A77F164183: from=<caf\xe9@x>, size=1",  # not ASCII
+    "Nov 27 21:28:44 vm postfix/qmgr[7]: [ID 197553 mail.info] 9A77F164183: removed",
+    "2026-11-27T21:28:44.797405+00:00 vm postfix/qmgr[29175]: 9A77F164183: removed",
+    "Nov 27 21:28:44 vm sshd[1]: Accepted publickey for root",
+    "",
+]
+
+
+def test_block_of_every_kind(tmp_path: Path) -> None:
+    ctx = PrefixContext("t.log", datetime(2026, 11, 28, tzinfo=UTC))
+    read = FastPostfix(ctx).read(_BLOCK, 1)
+    ev = read.events
+    assert ev["line"].to_pylist() == [1, 2, 3, 4, 6, 7, 8, 9, 14]
+    assert ev["event"].to_pylist() == [
+        "message-id", "tls-established", "delivery", "removed", "removed", "connect",
+        "connection-lost", "disconnect", "removed",
+    ]  # fmt: skip
+    assert ev["queue_id"].to_pylist() == [
+        "9A77F164183", "", "9A77F164183", "9A77F164183", "4Xk9Yz1bTmz9vJp", "", "", "",
+        "9A77F164183",
+    ]  # fmt: skip
+    assert ev["pid"].to_pylist() == [29210, 29213, 29213, 7, None, 29180, 29180, 29180, 29175]
+    assert ev["detail"].to_pylist()[2] == "250 2.0.0 Ok: queued as 201DFDF881"
+    assert ev["encrypted"].to_pylist() == [None, True, None, None, None, None, None, True, None]
+    assert ev["detail"].to_pylist()[6:8] == [
+        "lost connection after STARTTLS",
+        "ehlo=1 starttls=1 quit=1 commands=3",
+    ]
+    assert [str(s) for s in read.stamps[-2:]] == [
+        "2026-11-27 21:28:44+00:00",
+        "2026-11-27 21:28:44.797405+00:00",
+    ]
+    # the doubled space (no queue id at the message's start) and the master line say nothing
+    # postfix.parse reads; the NOQUEUE reject (a session start), the non-ASCII line, the
+    # Solaris [ID ...] tag, a non-Postfix tag and the empty line are left to the per-line reader
+    assert read.unrelated == 2
+    assert read.slow == [10, 11, 12, 14, 15]
+    log = tmp_path / "t.log"
+    log.write_text("\n".join(_BLOCK) + "\n", encoding="utf-8")
+    slow = read_logs_result(log, vectorised=False)
+    fast = read_logs_result(log)
+    assert fast.counts == slow.counts
+    assert fast.events.equals(slow.events)
