@@ -253,14 +253,16 @@ def _from_numpy(kind: Kind, parts: list[tuple[Any, Any]]) -> Any:
     else:
         values = np.array([], dtype=numpy_type.get(kind, np.int64))
         mask = np.array([], dtype=np.bool_)
+    # ``values`` is a new array (``np.concatenate``): taken as it is, not copied again
     if kind is Kind.TIME:
-        stamps = pd.to_datetime(values, unit="ns", utc=True)
-        return pd.Series(stamps).mask(mask).astype("datetime64[ns, UTC]").array
+        values = values.astype(np.int64, copy=False)
+        values[mask] = np.iinfo(np.int64).min  # NaT
+        return pd.DatetimeIndex(values.view("M8[ns]")).tz_localize("UTC").array
     if kind is Kind.BOOL:
-        return pd.arrays.BooleanArray(values.astype(np.bool_), mask)
+        return pd.arrays.BooleanArray(values.astype(np.bool_, copy=False), mask)
     if kind is Kind.INT:
-        return pd.arrays.IntegerArray(values.astype(np.int64), mask)
-    return pd.arrays.FloatingArray(values.astype(np.float64), mask)
+        return pd.arrays.IntegerArray(values.astype(np.int64, copy=False), mask)
+    return pd.arrays.FloatingArray(values.astype(np.float64, copy=False), mask)
 
 
 def _categories(col: Column) -> tuple[str, ...]:
