@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analyzer import api
-from analyzer.frames.received import issues_frame
+from analyzer.frames.issues import issues_frame
 from analyzer.metrics import (
     certificate_incidents,
     cipher_mix,

@@ -18,11 +18,11 @@ from typing import Any, BinaryIO, cast
 
 import pandas as pd
 
+from analyzer.frames.issues import issues_frame
 from analyzer.frames.received import (
     MESSAGE_INFO,
     hop_rows,
     hops_builder,
-    issues_frame,
     messages_frame,
 )
 from analyzer.frames.schema import FrameBuilder

@@ -8,8 +8,9 @@ from typing import Any
 import pandas as pd
 
 from analyzer.api import MailboxFrames
+from analyzer.frames.issues import issues_frame
 from analyzer.frames.logs import DELIVERIES, EVENTS
-from analyzer.frames.received import HOPS, MESSAGE_INFO, issues_frame, messages_frame
+from analyzer.frames.received import HOPS, MESSAGE_INFO, messages_frame
 from analyzer.frames.schema import Kind, Schema, build_frame
 
 

@@ -197,7 +197,8 @@ def test_filters_apply_before_metrics() -> None:
 
 def test_no_input_gives_empty_figures() -> None:
     from analyzer.api import MailboxFrames
-    from analyzer.frames.received import hops_frame, issues_frame, messages_frame
+    from analyzer.frames.issues import issues_frame
+    from analyzer.frames.received import hops_frame, messages_frame
 
     hops = hops_frame(())
     empty = MailboxFrames(hops, messages_frame(hops), issues_frame(()), 0, 0, 0, 0)

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analyzer.frames.received import ISSUES, issues_frame
+from analyzer.frames.issues import ISSUES, issues_frame
 from analyzer.frames.schema import Column, Kind, Schema, build_frame, frame_time
 from analyzer.model.logs import (
     Delivery,

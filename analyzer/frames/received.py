@@ -1,4 +1,5 @@
-"""The ``hops``, ``messages`` and ``issues`` frames: declared columns and dtypes."""
+"""The ``hops`` and ``messages`` frames: declared columns and dtypes (``issues``: see
+``analyzer.frames.issues``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from analyzer.model import (
     Dialect,
     Evidence,
     Hop,
-    IssueKind,
-    ParseIssue,
     ReceivedHeader,
     Role,
 )
@@ -130,28 +129,6 @@ def hops_builder(on_chunk: Callable[[list[Any], int], None] | None = None) -> Fr
 
 def _same(row: tuple[object, ...]) -> tuple[object, ...]:
     return row
-
-
-ISSUES = Schema(
-    "issues",
-    (
-        Column("origin", S, "file (and member) the input came from"),
-        Column("position", N, "byte offset, line number or message index"),
-        Column("unit", S, "what was lost or degraded: message, header, line or file"),
-        Column("kind", C, "closed category", tuple(k.value for k in IssueKind)),
-        Column("reason", S, "what was wrong"),
-        Column("raw", S, "the offending text, clipped"),
-    ),
-)
-
-
-def _issue_row(i: ParseIssue) -> tuple[object, ...]:
-    return (i.origin, i.position, i.unit, i.kind, i.reason, i.raw)
-
-
-def issues_frame(issues: Iterable[ParseIssue]) -> pd.DataFrame:
-    """The ``issues`` frame: everything that could not be read, with a reason."""
-    return build_frame(ISSUES, issues, _issue_row)
 
 
 MESSAGE_INFO = Schema(
