@@ -1,8 +1,8 @@
-"""Events tables passed from the read-ahead child through shared memory (``shared.TableRing``).
+"""Events tables passed from the read-ahead child in memory files (``shared.TableChannel``).
 
-The ring must give back exactly the table put in, slot after slot; a table too large for a
-slot, or no ring at all, goes over the pipe; more blocks than slots make the child wait for
-the parent; and a parent that stops early does not leave the child waiting.
+The channel must give back exactly the tables put in, in order, read where they were
+written; without memory files the tables go over the pipe, with the same frames; and a
+parent that stops early does not leave the child waiting.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from analyzer.api_logs import blocks, read_logs_result, shared
-from analyzer.api_logs.shared import Slot, TableRing
+from analyzer.api_logs.shared import TableChannel
 from analyzer.sources import forked
 from analyzer.sources import logs as log_sources
 from analyzer.sources.logs import discover
@@ -37,49 +37,36 @@ def _table(n: int) -> pa.Table:
     )
 
 
-def test_tables_come_back_whole_slot_after_slot() -> None:
-    ring = TableRing(slots=2, slot_bytes=1 << 20)
-    first, second, third = _table(10), _table(1000), _table(0)
-    one = ring.put(first)
-    two = ring.put(second)
-    assert one is not None
-    assert two is not None
-    assert (one.index, two.index) == (0, 1)
-    assert ring.take(one).equals(first)
-    three = ring.put(third)  # the first slot is free again
-    assert three is not None
-    assert three.index == 0
-    assert ring.take(two).equals(second)
-    assert ring.take(three).equals(third)
+def test_tables_come_back_whole_and_in_order() -> None:
+    tables = TableChannel()
+    sent = [_table(10), _table(1000), _table(0)]
+    sizes = [tables.put(t) for t in sent]  # the child's end
+    got = [tables.take(size) for size in sizes]  # the parent's end, in the same order
+    for want, table in zip(sent, got, strict=True):
+        assert table.equals(want)
+    tables.close()
+    # the tables live on in their own memory, the channel and the sender's files closed
+    assert got[1].equals(sent[1])
+    assert got[1]["host"].to_pylist()[:5] == [None, "mx1", "mx2", "mx0", None]
 
 
-def test_a_table_larger_than_a_slot_is_not_put() -> None:
-    ring = TableRing(slots=1, slot_bytes=4096)
-    assert ring.put(_table(5000)) is None
-    slot = ring.put(_table(3))  # the slot was not taken by the refused table
-    assert isinstance(slot, Slot)
-    assert slot.index == 0
+def test_a_table_is_read_where_it_was_written_not_copied() -> None:
+    tables = TableChannel()
+    table = tables.take(tables.put(_table(100)))
+    buffer = table["pid"].chunks[0].buffers()[1]
+    assert buffer is not None
+    assert not buffer.is_mutable  # a read-only mapping of the memory file, not a copy
 
 
-def test_close_lets_a_waiting_writer_go_on() -> None:
-    ring = TableRing(slots=1, slot_bytes=1 << 16)
-    assert ring.put(_table(2)) is not None
-    ring.close()  # what the parent does when it stops reading
-    assert ring.put(_table(2)) is not None  # would wait for ever otherwise
-
-
-def test_more_blocks_than_slots_and_the_pipe_give_the_same_frames(
+def test_many_blocks_and_the_pipe_give_the_same_frames(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(log_sources, "BLOCK", 8192)  # the lab logs in dozens of blocks
     one = read_logs_result(LOGS, workers=1)
-    two = read_logs_result(LOGS, workers=2)  # 4 slots: the child waits for the parent
+    two = read_logs_result(LOGS, workers=2)
     assert_same(one, two)
-    # tables too large for a slot go over the pipe
-    monkeypatch.setattr(shared, "ring", lambda: TableRing(slots=2, slot_bytes=2048))
-    assert_same(one, read_logs_result(LOGS, workers=2))
-    # no shared memory at all
-    monkeypatch.setattr(shared, "ring", lambda: None)
+    # no memory files: the tables go over the pipe
+    monkeypatch.setattr(shared, "channel", lambda: None)
     assert_same(one, read_logs_result(LOGS, workers=2))
     assert (len(two.events), len(two.deliveries)) == (1719, 677)
 
@@ -99,7 +86,7 @@ def test_a_parent_that_stops_early_leaves_no_child_waiting(
     monkeypatch.setattr(forked, "start", keep)
     files, _ = discover([Path(LOGS[0])])
     produced = blocks.ahead(list(files), UTC, False)
-    next(produced)  # the first step; the child fills every slot and waits
+    next(produced)  # the first step; the child reads ahead and waits on the pipe
     produced.close()
     (child,) = started
     assert child.process.exitcode == 0  # it ended by itself, not terminated

@@ -305,10 +305,12 @@ def can_read_ahead(plan: list[LogFile | Stream], workers: int | None) -> bool:
 def ahead(plan: list[LogFile | Stream], zone: tzinfo, raw: bool = True) -> Iterator[Step]:
     """``steps(plan, zone, raw)``, produced in a child process while the caller consumes them.
 
-    The blocks' events tables come through shared memory (``shared.TableRing``) where it can
-    be had, the rest of each step over the pipe."""
-    tables = shared.ring()
+    The blocks' events tables come in shared memory (``shared.TableChannel``) where the
+    system has it, the rest of each step over the pipe."""
+    tables = shared.channel()
     child = forked.start(_produce, (plan, zone, raw, tables), "reading the logs")
+    if tables is not None:
+        tables.in_parent()
     try:
         while (message := child.recv()) is not None:
             if isinstance(message, _SharedBlock):
@@ -323,32 +325,29 @@ def ahead(plan: list[LogFile | Stream], zone: tzinfo, raw: bool = True) -> Itera
 
 @dataclass(frozen=True, slots=True)
 class _SharedBlock:
-    """A ``Block`` on its way to the parent, its events table in a slot of shared memory.
+    """A ``Block`` on its way to the parent, its events table sent apart in shared memory.
 
     Attributes:
         step: the block, its events table left out.
-        slot: where the table is.
+        size: the table's size in bytes.
     """
 
     step: Block
-    slot: shared.Slot
+    size: int
 
     @classmethod
-    def of(cls, step: Block, tables: shared.TableRing) -> Block | _SharedBlock:
-        """``step`` with its table put in ``tables`` (as it is when it has none or the table
-        does not fit)."""
+    def of(cls, step: Block, tables: shared.TableChannel) -> Block | _SharedBlock:
+        """``step``, its table sent through ``tables`` (as it is when it has none)."""
         if step.read is None:
             return step
-        slot = tables.put(step.read.events)
-        if slot is None:
-            return step
+        size = tables.put(step.read.events)
         read = replace(step.read, events=_NO_EVENTS)
-        return cls(replace(step, read=read), slot)
+        return cls(replace(step, read=read), size)
 
-    def block(self, tables: shared.TableRing) -> Block:
-        """The block, its table taken back from ``tables``."""
+    def block(self, tables: shared.TableChannel) -> Block:
+        """The block, its table taken from ``tables``."""
         assert self.step.read is not None
-        read = replace(self.step.read, events=tables.take(self.slot))
+        read = replace(self.step.read, events=tables.take(self.size))
         return replace(self.step, read=read)
 
 
@@ -360,8 +359,10 @@ def _produce(
     plan: list[LogFile | Stream],
     zone: tzinfo,
     raw: bool,
-    tables: shared.TableRing | None,
+    tables: shared.TableChannel | None,
 ) -> None:
+    if tables is not None:
+        tables.in_child()
     for step in steps(plan, zone, raw):
         if tables is not None and isinstance(step, Block):
             send.send(_SharedBlock.of(step, tables))

@@ -1,88 +1,95 @@
-"""Arrow tables handed from a forked child to its parent through shared memory.
+"""Arrow tables handed from a forked child to its parent in shared memory, without a copy.
 
 The read-ahead child (``blocks.ahead``) sends each block's events table to the parent. Over
 the pipe, a table is pickled, written, read and unpickled: on 2,000,376 benchmark lines the
-parent spent 1.2 s of CPU receiving 760 MB that way, a tenth of its time. ``TableRing`` is a
-few slots of memory shared by the two processes, made before the fork: the child writes a
-table into a free slot in Arrow's IPC format and sends only the slot's number over the
-pipe; the parent copies the table out in one pass and frees the slot. A table too large for
-a slot goes over the pipe as before. The child waits while every slot is full, so memory
-stays bounded, as with the pipe.
+parent spent 1.2 s of CPU receiving 760 MB that way, a tenth of its time; copying it out of
+shared slots instead still cost it 1.3 s when it kept the tables (the events frame), most of
+it faulting in fresh pages for the copies. ``TableChannel`` hands each table over in a
+memory file of its own (``memfd_create``): the child writes the table into it in Arrow's IPC
+format and passes the file descriptor over a Unix socket; the parent maps the file and reads
+the table from the mapping as it is. The pages are the ones the child wrote, and stay while
+the parent's table uses them. The child waits for the parent through the pipe its other
+messages take, so memory stays bounded as before.
 """
 
 from __future__ import annotations
 
 import mmap
-import multiprocessing
-from dataclasses import dataclass
+import os
+import socket
 
 import pyarrow as pa
 
-SLOTS = 4
-SLOT_BYTES = 64 << 20  # a 4 MiB block of log lines makes a table of about 15 MiB
+_NAME = "mailtls-events"
 
 
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """Where a table lies in the ring.
+class TableChannel:
+    """Arrow tables from a forked child to its parent, one memory file each; made before the
+    fork, then each process keeps its own end (``in_child`` / ``in_parent``)."""
 
-    Attributes:
-        index: the slot.
-        size: bytes of the table's IPC stream, from the slot's start.
-    """
+    def __init__(self) -> None:
+        self._parent, self._child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 
-    index: int
-    size: int
+    def in_child(self) -> None:
+        """In the child, first: the parent's end is closed (so that the channel breaks when
+        the parent closes its own)."""
+        self._parent.close()
 
+    def in_parent(self) -> None:
+        """In the parent, once the child is started: the child's end is closed."""
+        self._child.close()
 
-class TableRing:
-    """Slots of shared memory for passing Arrow tables from a forked child to its parent;
-    the child puts, the parent takes, in the same order."""
-
-    def __init__(self, slots: int = SLOTS, slot_bytes: int = SLOT_BYTES) -> None:
-        self._slots = slots
-        self._bytes = slot_bytes
-        self._memory = mmap.mmap(-1, slots * slot_bytes)  # shared, anonymous: kept by fork
-        self._free = multiprocessing.get_context("fork").Semaphore(slots)
-        self._next = 0  # the child's next slot
-
-    def _view(self, slot: Slot) -> memoryview:
-        start = slot.index * self._bytes
-        return memoryview(self._memory)[start : start + slot.size]
-
-    def put(self, table: pa.Table) -> Slot | None:
-        """In the child: ``table`` written into the next slot (waiting until it is free), or
-        None when it does not fit in one."""
+    def put(self, table: pa.Table) -> int:
+        """In the child: send ``table``; its size in bytes (the parent's ``take`` needs it)."""
         mock = pa.MockOutputStream()
         with pa.ipc.new_stream(mock, table.schema) as writer:
             writer.write_table(table)
-        if mock.size() > self._bytes:
-            return None
-        self._free.acquire()
-        slot = Slot(self._next, mock.size())
-        self._next = (self._next + 1) % self._slots
-        sink = pa.FixedSizeBufferWriter(pa.py_buffer(self._view(slot)))
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        return slot
+        size = int(mock.size())
+        fd = os.memfd_create(_NAME, os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(fd, max(size, 1))
+            memory = mmap.mmap(fd, max(size, 1))
+            _write(table, memory)
+            memory.close()
+            socket.send_fds(self._child, [b"t"], [fd])
+        finally:
+            os.close(fd)
+        return size
 
-    def take(self, slot: Slot) -> pa.Table:
-        """In the parent: a copy of the table in ``slot``, which is free again."""
-        data = bytes(self._view(slot))
-        self._free.release()
-        return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    def take(self, size: int) -> pa.Table:
+        """In the parent: the next table the child put, of ``size`` bytes, read from the
+        mapping of its memory file (which lives as long as the table's buffers)."""
+        _, fds, _, _ = socket.recv_fds(self._parent, 1, 1)
+        if len(fds) != 1:
+            raise RuntimeError("the reading process sent no table")
+        fd = fds[0]
+        try:
+            memory = mmap.mmap(fd, max(size, 1), access=mmap.ACCESS_READ)
+        finally:
+            os.close(fd)
+        return pa.ipc.open_stream(pa.py_buffer(memory)).read_all()
 
     def close(self) -> None:
-        """In the parent, when it stops reading: a child waiting for a slot goes on (and
-        finds the pipe closed)."""
-        for _ in range(self._slots):
-            self._free.release()
+        """In the parent, when it stops reading: a child still sending finds the channel
+        closed."""
+        self._parent.close()
 
 
-def ring() -> TableRing | None:
-    """A new ring, or None where shared memory or semaphores are missing (the tables then
-    go over the pipe)."""
+def _write(table: pa.Table, memory: mmap.mmap) -> None:
+    """``table`` in Arrow's IPC stream format at the start of ``memory`` (every view of
+    ``memory`` released on return, so that it can be closed)."""
+    sink = pa.FixedSizeBufferWriter(pa.py_buffer(memory))
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    sink.close()
+
+
+def channel() -> TableChannel | None:
+    """A new channel, or None where memory files or descriptor passing are missing (the
+    tables then go over the pipe)."""
+    if not hasattr(os, "memfd_create") or not hasattr(socket, "send_fds"):
+        return None
     try:
-        return TableRing()
-    except (OSError, ValueError, ImportError):
+        return TableChannel()
+    except OSError:
         return None
