@@ -283,7 +283,7 @@ def analyze_frames(
     units = observations(messages, de)
     strength = strength_units(hops, de)
     coverage = _coverage(hops, messages, de, units)
-    delivered = delivered_outbound(de)
+    delivered = delivered_outbound(de, ["timestamp", "recipient_domain"])  # what by_of reads
     fallback = summary_of(delivered)
     incidents = certificate_incidents(ev, de)
     readiness = forced_tls_readiness(messages, de)

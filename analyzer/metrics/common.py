@@ -7,11 +7,14 @@ nothing. <NA> is counted as unknown, never as plaintext. Shares are fractions of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.arrays import ArrowExtensionArray
 
 TALLY_COLUMNS = (
     "total",
@@ -75,16 +78,94 @@ def tally(values: pd.Series, where: np.ndarray | None = None) -> Tally:
     return Tally(total, enc, plain, total - enc - plain)
 
 
+_MEMO: dict[tuple[str | int, ...], tuple[tuple[weakref.ref[Any], ...], Any]] = {}
+
+
+def _arrow_data(columns: Sequence[pd.Series]) -> list[Any] | None:
+    """The pyarrow data of each column, or None unless all are Arrow-backed."""
+    data = []
+    for column in columns:
+        values = column.array
+        if not isinstance(values, ArrowExtensionArray):
+            return None
+        data.append(values.__arrow_array__())
+    return data
+
+
+def _remembered(what: str, data: list[Any], compute: Callable[[], Any]) -> Any:
+    """``compute()``, remembered as ``what`` of ``data`` while every array of ``data`` lives
+    (pyarrow arrays are immutable: the same data always gives the same result)."""
+    key: tuple[str | int, ...] = (what, *(id(d) for d in data))
+    hit = _MEMO.get(key)
+    if hit is not None and all(r() is d for r, d in zip(hit[0], data, strict=True)):
+        return hit[1]
+    result = compute()
+    _MEMO[key] = (tuple(weakref.ref(d, _forgetter(key)) for d in data), result)
+    return result
+
+
+def _forgetter(key: tuple[str | int, ...]) -> Callable[[weakref.ref[Any]], None]:
+    """The callback that drops what was remembered under ``key`` once its data is gone."""
+
+    def forget(_: weakref.ref[Any]) -> None:
+        _MEMO.pop(key, None)
+
+    return forget
+
+
+def _factorize(series: pd.Series) -> tuple[np.ndarray, Any]:
+    codes, distinct = pd.factorize(series, use_na_sentinel=False)
+    codes.flags.writeable = False
+    return codes, distinct
+
+
+def factorized(series: pd.Series) -> tuple[np.ndarray, Any]:
+    """``pandas.factorize(series, use_na_sentinel=False)``: a code per row (missing values are
+    a value of their own) and the distinct values; the codes are read-only.
+
+    Remembered for an Arrow-backed column while its data lives: one analysis groups the
+    same log columns (peer host and address, queue id...) in several metrics, and
+    factorizing 500,000 strings costs 5 to 25 ms each time.
+    """
+    data = _arrow_data([series])
+    if data is None:
+        return pd.factorize(series, use_na_sentinel=False)
+    result: tuple[np.ndarray, Any] = _remembered("factorized", data, lambda: _factorize(series))
+    return result
+
+
+def remember_factorized(values: Any, codes: np.ndarray, distinct: Any) -> None:
+    """Record what ``factorized`` of ``values`` (an array or column) is, when it is known
+    without hashing every row (values spread from one row per group): an Arrow-backed
+    array only."""
+    data = _arrow_data([pd.Series(values, copy=False)])
+    if data is not None:
+        codes.flags.writeable = False
+        _remembered("factorized", data, lambda: (codes, distinct))
+
+
 def group_codes(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Group number of each row over ``keys`` (missing values are a group of their own) and the
     position of the first row of each group; groups are numbered in order of appearance.
 
     Hash-based (``pandas.factorize`` per key, the codes combined arithmetically): no sort.
+    Remembered, as ``factorized``, when every key column is Arrow-backed; the arrays
+    returned are read-only.
     """
+    data = _arrow_data([df[k] for k in keys])
+    if data is None:
+        return _group_codes(df, keys)
+    result: tuple[np.ndarray, np.ndarray] = _remembered(
+        "group_codes", data, lambda: _group_codes(df, keys)
+    )
+    return result
+
+
+def _group_codes(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     combined = np.zeros(len(df), dtype=np.int64)
     scale = 1
     for k in keys:
-        codes, distinct = pd.factorize(df[k], use_na_sentinel=False)
+        codes, distinct = factorized(df[k])
         width = len(distinct) + 1
         if scale * width >= 1 << 62:  # renumber before the product could overflow
             combined = pd.factorize(combined)[0].astype(np.int64)
@@ -97,6 +178,7 @@ def group_codes(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.n
     first = (
         np.flatnonzero(np.concatenate(([True], groups[1:] > seen[:-1]))) if len(groups) else groups
     )
+    groups.flags.writeable = first.flags.writeable = False
     return groups, first
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from analyzer.metrics.columns import (
@@ -28,7 +29,7 @@ from analyzer.metrics.columns import (
     period_start,
     text,
 )
-from analyzer.metrics.common import Tally, tally, tally_frame, tally_rows
+from analyzer.metrics.common import Tally, remember_factorized, tally, tally_frame, tally_rows
 from analyzer.metrics.domains import registrable_domain
 
 VOUCHED_ROLES: tuple[str, ...] = ("boundary", "internal")
@@ -67,10 +68,20 @@ def _mailbox_units(messages: pd.DataFrame) -> pd.DataFrame:
 def _session_units(deliveries: pd.DataFrame) -> pd.DataFrame:
     keys = ["direction", "peer_host", "peer_ip", "recipient_domain"]
     units = per_distinct(deliveries, keys, _session_peers)
-    units.insert(0, "unit", "session")
+    units.insert(0, "unit", pd.Series(_repeated("session", len(units)), index=units.index))
     units["timestamp"] = deliveries["timestamp"]
     units["encrypted"] = deliveries["encrypted"].astype("boolean")
     return units
+
+
+def _repeated(value: str, n: int) -> pd.api.extensions.ExtensionArray:
+    """``value`` ``n`` times as nullable strings, its factorization remembered (all zeros)."""
+    one = pd.Series([value], dtype="string")
+    zeros = np.zeros(n, dtype=np.intp)
+    out = one.array.take(zeros)
+    if n:
+        remember_factorized(out, zeros, pd.factorize(one, use_na_sentinel=False)[1])
+    return out
 
 
 def _session_peers(deliveries: pd.DataFrame) -> pd.DataFrame:

@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import cast
 
+import numpy as np
 import pandas as pd
 
-from analyzer.metrics.columns import empty_frame, period_start, text
+from analyzer.metrics.columns import empty_frame, isin, period_start, rows_where
 from analyzer.metrics.common import share
 
 
@@ -56,26 +58,41 @@ class FallbackSummary:
         return share(self.plaintext, self.delivered)
 
 
-def delivered_outbound(deliveries: pd.DataFrame) -> pd.DataFrame:
-    """Outbound deliveries with outcome ``delivered``, with a ``reason`` column added."""
+_REASONS = pd.array([pd.NA, *(r.value for r in FallbackReason)], dtype="string")
+_NONE, _FAILED, _NOT_OFFERED, _NOT_LOGGED = range(4)  # positions in ``_REASONS``
+
+
+def delivered_outbound(
+    deliveries: pd.DataFrame, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Outbound deliveries with outcome ``delivered``, with a ``reason`` column added.
+
+    ``columns``: keep only these columns of ``deliveries`` (and those the reason is read
+    from: ``encrypted``, ``failure_category``, ``fallback``), numbered from 0; by default
+    every column, with the index of ``deliveries``.
+    """
     if deliveries.empty:
         return deliveries.assign(reason=pd.Series([], dtype="string"))
     # compared as they are (categorical or string): <NA> is not equal, so not kept
-    keep = (deliveries["direction"] == "outbound") & (deliveries["outcome"] == "delivered")
-    d = deliveries[keep.fillna(False).to_numpy(dtype=bool)].copy()
-    plain = (d["encrypted"] == False).fillna(False)  # noqa: E712
-    category = text(d["failure_category"])
-    failed = d["fallback"].astype("boolean").fillna(False) | (
-        category.fillna("").ne("") & category.ne("starttls-not-supported").fillna(True)
-    )
-    not_offered = category == "starttls-not-supported"
-    reason = pd.Series(pd.NA, index=d.index, dtype="string")
-    reason = reason.mask(plain, FallbackReason.REASON_NOT_LOGGED.value)
-    reason = reason.mask(
-        plain & not_offered.fillna(False), FallbackReason.STARTTLS_NOT_OFFERED.value
-    )
-    reason = reason.mask(plain & failed, FallbackReason.TLS_FAILED_THEN_PLAIN.value)
-    d["reason"] = reason
+    outbound = isin(deliveries["direction"], ("outbound",))
+    keep = outbound & isin(deliveries["outcome"], ("delivered",))
+    d: pd.DataFrame
+    if columns is None:
+        d = deliveries[keep].copy()
+    else:
+        read = ("encrypted", "failure_category", "fallback")
+        d = rows_where(deliveries, keep, list(dict.fromkeys([*columns, *read])))
+    encrypted = cast(pd.arrays.BooleanArray, d["encrypted"].astype("boolean").array)
+    plain = (~encrypted).to_numpy(dtype=bool, na_value=False)
+    category = d["failure_category"]
+    not_offered = isin(category, ("starttls-not-supported",))
+    logged = category.notna().to_numpy(dtype=bool) & ~isin(category, ("",))
+    fallback = d["fallback"].astype("boolean").array.to_numpy(dtype=bool, na_value=False)
+    failed = fallback | (logged & ~not_offered)
+    reason = np.where(plain, _NOT_LOGGED, _NONE)
+    reason[plain & not_offered] = _NOT_OFFERED
+    reason[plain & failed] = _FAILED  # the later rule wins
+    d["reason"] = pd.Series(_REASONS.take(reason), index=d.index)
     return d
 
 

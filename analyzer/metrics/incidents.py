@@ -13,13 +13,24 @@ certificate), fell back to plaintext, deferred, bounced; messages = distinct que
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from analyzer.metrics.columns import blank_to_na, empty_frame, isin, per_distinct, text
-from analyzer.metrics.common import group_codes
+from analyzer.metrics.columns import (
+    blank_to_na,
+    empty_frame,
+    isin,
+    rows_where,
+    take,
+    take_rows,
+    text,
+)
+from analyzer.metrics.common import factorized, group_codes
 
 CERTIFICATE_CATEGORIES: tuple[str, ...] = (
     "certificate-expired",
@@ -49,53 +60,76 @@ def _peer(df: pd.DataFrame) -> pd.Series:
     return host.fillna(blank_to_na(df["peer_ip"])).fillna("(unknown)")
 
 
-def _peer_frame(df: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"peer": _peer(df)})
+def _naive(stamps: pd.Series) -> np.ndarray:
+    """Time stamps as numpy UTC datetimes (NaT for none)."""
+    return pd.to_datetime(stamps, utc=True).dt.tz_localize(None).to_numpy()
 
 
-def _peers(df: pd.DataFrame) -> pd.Series:
-    """``_peer`` of every row, computed once per distinct (host, address)."""
-    return per_distinct(df, ["peer_host", "peer_ip"], _peer_frame)["peer"]
+def _positions(codes: np.ndarray, wanted: dict[str, int]) -> dict[str, np.ndarray]:
+    """For each key of ``wanted``, the positions (ascending) of the rows whose code is its
+    value: one pass over the rows kept, not one per key."""
+    keep = np.flatnonzero(np.isin(codes, np.fromiter(wanted.values(), dtype=np.int64)))
+    picked = codes[keep]
+    order = np.argsort(picked, kind="stable")
+    sorted_codes = picked[order]
+    out: dict[str, np.ndarray] = {}
+    for key, code in wanted.items():
+        lo, hi = np.searchsorted(sorted_codes, [code, code + 1])
+        out[key] = keep[order[lo:hi]]
+    return out
 
 
-def _runs(stamps: pd.Series, gap: timedelta) -> pd.Series:
-    """Run number of each (sorted) timestamp: a new run after a silence longer than ``gap``."""
-    return (stamps.diff() > pd.Timedelta(gap)).cumsum()
-
-
-def _categories(categories: pd.Series) -> str:
-    counts = categories.value_counts()
-    specific = [str(c) for c in counts.index if c != _GENERIC]
-    return ", ".join(specific or [_GENERIC])
+def _is(series: pd.Series, value: str) -> np.ndarray:
+    """``text(series) == value`` as a numpy bool array (missing is False); a categorical is
+    compared on its codes."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        names = series.cat.categories.astype(str).to_numpy(dtype=object)
+        return np.isin(series.cat.codes.to_numpy(), np.flatnonzero(names == value))
+    return isin(series, (value,))
 
 
 class _DeliveriesNear:
     """The deliveries of each MX (same peer name, or same address) and what happened to them
-    inside a window: positions per peer and per address, and one numpy array per fact, built
-    once for all incidents."""
+    inside a window: positions per peer and per address (of the ``peers`` and ``ips`` asked
+    about), and one numpy array per fact, built once for all incidents."""
 
-    def __init__(self, deliveries: pd.DataFrame) -> None:
-        self.by_peer = deliveries.groupby(_peers(deliveries), sort=False).indices
-        ips = text(deliveries["peer_ip"])
-        self.by_ip = deliveries.groupby(ips, sort=False, dropna=True).indices
-        stamps = pd.to_datetime(deliveries["timestamp"], utc=True).dt.tz_localize(None)
-        self.stamps = stamps.to_numpy(dtype="datetime64[ns]")
-        outcome = text(deliveries["outcome"])
-        self.outcome = {o: (outcome == o).fillna(False).to_numpy(dtype=bool)
-                        for o in ("delivered", "deferred", "bounced")}  # fmt: skip
-        encrypted = deliveries["encrypted"].astype("boolean")
-        self.encrypted = (encrypted == True).fillna(False).to_numpy(dtype=bool)  # noqa: E712
-        self.plain = (encrypted == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
-        self.queue = pd.factorize(blank_to_na(deliveries["queue_id"]))[0]  # -1: none
+    def __init__(self, deliveries: pd.DataFrame, peers: set[str], ips: set[str]) -> None:
+        peer_codes, names = _peer_numbers(deliveries)
+        self.by_peer = _positions(peer_codes, {n: k for k, n in enumerate(names) if n in peers})
+        ip_codes, ip_names = factorized(deliveries["peer_ip"])
+        logged = pd.Series(ip_names).notna().tolist()
+        ip_wanted = {str(n): k for k, n in enumerate(ip_names) if logged[k] and str(n) in ips}
+        self.by_ip = _positions(np.asarray(ip_codes, dtype=np.int64), ip_wanted)
+        self.stamps = _naive(deliveries["timestamp"])
+        self.outcome = {o: _is(deliveries["outcome"], o) for o in ("delivered", "deferred",
+                                                                   "bounced")}  # fmt: skip
+        encrypted = cast(pd.arrays.BooleanArray, deliveries["encrypted"].astype("boolean").array)
+        self.encrypted = encrypted.to_numpy(dtype=bool, na_value=False)
+        self.plain = (~encrypted).to_numpy(dtype=bool, na_value=False)
+        queue, queues = factorized(deliveries["queue_id"])
+        ids = pd.Series(queues)
+        none = np.flatnonzero(ids.isna().to_numpy(dtype=bool) | isin(ids, ("",)))
+        self.queue: np.ndarray = np.where(np.isin(queue, none), -1, queue)  # -1: no queue id
+
+    def _window(self, near: np.ndarray | None, lo: np.datetime64, hi: np.datetime64) -> np.ndarray:
+        if near is None:
+            return np.array([], dtype=np.intp)
+        return np.asarray(near[(self.stamps[near] >= lo) & (self.stamps[near] <= hi)])
 
     def outcomes(
         self, peer: str, ip: str, start: pd.Timestamp, end: pd.Timestamp
     ) -> tuple[int, int, int, int, int]:
         """Messages, delivered untrusted, fell back, deferred, bounced inside the window."""
-        none = np.array([], dtype=np.intp)
-        near = np.union1d(self.by_peer.get(peer, none), self.by_ip.get(ip, none) if ip else none)
         lo, hi = (t.tz_convert("UTC").tz_localize(None).to_datetime64() for t in (start, end))
-        w = near[(self.stamps[near] >= lo) & (self.stamps[near] <= hi)]
+        # each list cut to the window first, then the two joined (a delivery counts once)
+        by_peer = self._window(self.by_peer.get(peer), lo, hi)
+        by_ip = self._window(self.by_ip.get(ip) if ip else None, lo, hi)
+        if len(by_peer) + len(by_ip) > len(self.stamps) // 64:  # many: one mask, no sort
+            mask = np.zeros(len(self.stamps), dtype=bool)
+            mask[by_peer] = mask[by_ip] = True
+            w = np.flatnonzero(mask)
+        else:
+            w = np.union1d(by_peer, by_ip)
         delivered, queues = self.outcome["delivered"][w], self.queue[w]
         return (
             len(np.unique(queues[queues >= 0])),
@@ -106,16 +140,79 @@ class _DeliveriesNear:
         )
 
 
-def _incident(peer: str, run: pd.DataFrame, near_mx: _DeliveriesNear) -> tuple[object, ...]:
-    """One incident row from its run of failure events."""
-    categories = text(run["failure_category"])
-    first, last = run["timestamp"].min(), run["timestamp"].max()
-    ips = blank_to_na(run["peer_ip"]).dropna()
-    ip = str(ips.iloc[0]) if len(ips) else ""
+@dataclass(frozen=True, slots=True)
+class _Runs:
+    """Certificate failure events put in runs: ordered by peer name, then by time (stable).
+
+    Attributes:
+        starts: start of each run in that order, then the number of events.
+        peers: peer name of each run.
+        ips: first address logged in each run ("" for none).
+        stamps: time stamp of each event (tz-aware, as logged), in that order.
+        categories: category number of each event (-1: none), in that order.
+        names: category of each number.
+    """
+
+    starts: np.ndarray
+    peers: list[str]
+    ips: list[str]
+    stamps: pd.arrays.DatetimeArray
+    categories: np.ndarray
+    names: list[str]
+
+
+def _runs(e: pd.DataFrame, gap: timedelta) -> _Runs:
+    """The runs of ``e``: a new one at each peer, and after a silence longer than ``gap``."""
+    peer, names = _peer_numbers(e)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    stamps = _naive(e["timestamp"])
+    order = np.lexsort((stamps, rank[peer]))  # stable: equal stamps keep the log's order
+    peer, stamps = peer[order], stamps[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (peer[1:] != peer[:-1]) | (np.diff(stamps) > np.timedelta64(gap))
+    starts = np.append(np.flatnonzero(new), len(order))
+    codes, categories = pd.factorize(e["failure_category"])  # -1: none
+    return _Runs(
+        starts, [names[p] for p in peer[starts[:-1]].tolist()], _first_ips(e, order, starts),
+        e["timestamp"].array.take(order), codes[order], [str(c) for c in categories],
+    )  # fmt: skip
+
+
+def _first_ips(e: pd.DataFrame, order: np.ndarray, starts: np.ndarray) -> list[str]:
+    """The first address logged (not missing, not empty) in each run ("" for none)."""
+    ip = e["peer_ip"]
+    logged = ip.notna().to_numpy(dtype=bool) & ~isin(ip, ("",))
+    seen = np.flatnonzero(logged[order])
+    at = np.searchsorted(seen, starts[:-1])
+    found = [k < len(seen) and seen[k] < end for k, end in zip(at, starts[1:], strict=True)]
+    picked = take(ip, order[seen[at[found]]]).tolist()
+    values = iter(str(v) for v in picked)
+    return [next(values) if hit else "" for hit in found]
+
+
+def _categories(codes: np.ndarray, names: list[str]) -> tuple[str, int]:
+    """The categories of a run, most frequent first (ties: first seen first), the generic one
+    only when alone; and the run's events of the generic category."""
+    known = codes[codes >= 0]
+    distinct, first, counts = np.unique(known, return_index=True, return_counts=True)
+    order = sorted(range(len(distinct)), key=lambda i: (-int(counts[i]), int(first[i])))
+    listed = [names[distinct[i]] for i in order]
+    generic = sum(int(counts[i]) for i in order if names[distinct[i]] == _GENERIC)
+    specific = [c for c in listed if c != _GENERIC]
+    return ", ".join(specific or [_GENERIC]), generic
+
+
+def _incident(runs: _Runs, n: int, near_mx: _DeliveriesNear) -> tuple[object, ...]:
+    """Incident row of run ``n``."""
+    lo, hi = int(runs.starts[n]), int(runs.starts[n + 1])
+    peer, ip = runs.peers[n], runs.ips[n]
+    first, last = cast(pd.Timestamp, runs.stamps[lo]), cast(pd.Timestamp, runs.stamps[hi - 1])
     outcome = near_mx.outcomes(peer, ip, first, last)
-    sessions = len(run) - int((categories == _GENERIC).sum())
-    return (peer, ip or None, _categories(categories), first, last,
-            (last - first).total_seconds(), sessions or len(run), *outcome)  # fmt: skip
+    categories, generic = _categories(runs.categories[lo:hi], runs.names)
+    sessions = hi - lo - generic
+    return (peer, ip or None, categories, first, last, (last - first).total_seconds(),
+            sessions or hi - lo, *outcome)  # fmt: skip
 
 
 def certificate_incidents(
@@ -124,18 +221,16 @@ def certificate_incidents(
     """One row per incident (columns ``INCIDENT_COLUMNS``), longest-lasting first."""
     if events.empty:
         return empty_frame(_EMPTY_INCIDENTS)
-    cert = isin(events["failure_category"], CERTIFICATE_CATEGORIES)
-    e = events.loc[cert, ["timestamp", "peer_host", "peer_ip", "failure_category"]]
-    e = e[e["timestamp"].notna()]
-    e = e.assign(peer=_peers(e)).sort_values("timestamp", kind="stable")
-    if e.empty:
+    cert = isin(events["failure_category"], CERTIFICATE_CATEGORIES) & events[
+        "timestamp"
+    ].notna().to_numpy(dtype=bool)
+    if not cert.any():
         return empty_frame(_EMPTY_INCIDENTS)
-    near_mx = _DeliveriesNear(deliveries)
-    rows: list[tuple[object, ...]] = []
-    for peer, group in e.groupby("peer", sort=True):
-        for _, run in group.groupby(_runs(group["timestamp"], gap), sort=True):
-            rows.append(_incident(str(peer), run, near_mx))
-    out = pd.DataFrame(rows, columns=list(INCIDENT_COLUMNS))
+    e = rows_where(events, cert, ["timestamp", "peer_host", "peer_ip", "failure_category"])
+    runs = _runs(e, gap)
+    near_mx = _DeliveriesNear(deliveries, set(runs.peers), set(runs.ips))
+    out = pd.DataFrame([_incident(runs, n, near_mx) for n in range(len(runs.peers))],
+                       columns=list(INCIDENT_COLUMNS))  # fmt: skip
     for col in ("peer", "peer_ip", "failure_category"):
         out[col] = out[col].astype("string")
     for col in ("first_seen", "last_seen"):
@@ -153,16 +248,39 @@ def _failure_rows(events: pd.DataFrame) -> np.ndarray:
     return np.flatnonzero(kind & events["failure_category"].notna().to_numpy(dtype=bool))
 
 
-def _peer_codes(df: pd.DataFrame) -> np.ndarray:
-    """A number per distinct ``_peer`` value of each row, computed once per (host, address)."""
+def _peer_numbers(df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """A number per distinct ``_peer`` value of each row, and the values so numbered;
+    ``_peer`` is computed once per distinct (host, address)."""
     pairs, first = group_codes(df, ["peer_host", "peer_ip"])
-    peers = pd.factorize(_peer(df.iloc[first]))[0]
-    return np.asarray(peers[pairs], dtype=np.int64)
+    peers, names = pd.factorize(_peer(take_rows(df, first, ["peer_host", "peer_ip"])))
+    return np.asarray(peers[pairs], dtype=np.int64), [str(n) for n in names]
 
 
-def _ordered(names: list[list[object]], counts: np.ndarray) -> list[int]:
+def _ordered(names: Sequence[Sequence[object]], counts: np.ndarray) -> list[int]:
     """Group order: count descending, then the key strings ascending."""
     return sorted(range(len(counts)), key=lambda i: (-int(counts[i]), *(str(k[i]) for k in names)))
+
+
+def _coded(series: pd.Series, fill: str | None) -> tuple[np.ndarray, list[str | None]]:
+    """``text(series).fillna(fill)`` as a number per row and the text of each number, without
+    a string per row (a categorical is numbered on its codes)."""
+    codes, distinct = pd.factorize(series)  # missing: -1
+    names: list[str | None] = [str(v) for v in distinct]
+    at = names.index(fill) if fill is not None and fill in names else len(names)
+    if at == len(names):
+        names.append(fill)
+    return np.where(codes < 0, at, codes), names
+
+
+def _grouped(
+    f: pd.DataFrame, fills: dict[str, str | None]
+) -> tuple[np.ndarray, np.ndarray, list[list[str | None]]]:
+    """Group number of each row of ``f`` over the columns of ``fills`` (each as ``_coded``),
+    the first row of each group, and each group's text per column."""
+    coded = {k: _coded(f[k], fill) for k, fill in fills.items()}
+    codes, first = group_codes(pd.DataFrame({k: c for k, (c, _) in coded.items()}), list(fills))
+    names = [[n[i] for i in c[first].tolist()] for c, n in coded.values()]
+    return codes, first, names
 
 
 def handshake_failures(events: pd.DataFrame) -> pd.DataFrame:
@@ -175,22 +293,16 @@ def handshake_failures(events: pd.DataFrame) -> pd.DataFrame:
     empty = {**dict.fromkeys(keys, "string"), "count": "Int64", "peers": "Int64"}
     if events.empty:
         return empty_frame(empty)
-    f = events[[*keys, "peer_host", "peer_ip"]].iloc[_failure_rows(events)]
-    if f.empty:
+    rows = _failure_rows(events)
+    if not len(rows):
         return empty_frame(empty)
-    work = pd.DataFrame(
-        {
-            "failure_category": text(f["failure_category"]),
-            "rfc8460_result_type": text(f["rfc8460_result_type"]).fillna("(none)"),
-            "direction": text(f["direction"]).fillna("(unknown)"),
-        }
-    )
-    codes, first = group_codes(work, keys)
-    names = [work[k].iloc[first].tolist() for k in keys]
+    f = take_rows(events, rows, [*keys, "peer_host", "peer_ip"])
+    fills = {"failure_category": None, "rfc8460_result_type": "(none)", "direction": "(unknown)"}
+    codes, first, names = _grouped(f, fills)
     count = np.bincount(codes, minlength=len(first))
-    peer = _peer_codes(f)
+    peer = _peer_numbers(f)[0]
     width = int(peer.max()) + 1
-    pairs = np.unique(codes.astype(np.int64) * width + peer)  # distinct (group, peer)
+    pairs = pd.unique(codes.astype(np.int64) * width + peer)  # distinct (group, peer)
     peers = np.bincount(pairs // width, minlength=len(first))
     order = _ordered(names, count)
     out = {
@@ -210,17 +322,13 @@ def top_errors(events: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     if events.empty:
         return empty_frame(empty)
     rows = _failure_rows(events)
-    f = events[["failure_category", "detail"]].iloc[rows]
-    if f.empty:
+    if not len(rows):
         return empty_frame(empty)
-    work = pd.DataFrame(
-        {"failure_category": text(f["failure_category"]), "detail": text(f["detail"]).fillna("")}
-    )
-    codes, first = group_codes(work, ["failure_category", "detail"])
-    names = [work[k].iloc[first].tolist() for k in ("failure_category", "detail")]
+    f = take_rows(events, rows, ["failure_category", "detail"])
+    codes, first, names = _grouped(f, {"failure_category": None, "detail": ""})
     count = np.bincount(codes, minlength=len(first))
     order = _ordered(names, count)[:n]
-    raw = text(events["raw"].iloc[rows[first[order]]]).fillna("")
+    raw = text(take(events["raw"], rows[first[order]])).fillna("")
     return pd.DataFrame({
         "failure_category": pd.array([names[0][i] for i in order], dtype="string"),
         "detail": pd.array([names[1][i] for i in order], dtype="string"),

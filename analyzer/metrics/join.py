@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analyzer.metrics.columns import blank_to_na, empty_frame, text
+from analyzer.metrics.columns import blank_to_na, empty_frame, isin, rows_where, text
 
 JOIN_COLUMNS = (
     "source", "message_id", "hop", "by_host", "queue_id", "header_encrypted", "log_encrypted",
@@ -34,7 +34,8 @@ def header_log_join(hops: pd.DataFrame, deliveries: pd.DataFrame) -> pd.DataFram
     """
     if deliveries.empty:
         return empty_frame(_EMPTY_JOIN)
-    d = deliveries[(deliveries["direction"] == "inbound").fillna(False).to_numpy(dtype=bool)]
+    inbound = isin(deliveries["direction"], ("inbound",))
+    d = rows_where(deliveries, inbound, ["queue_id", "encrypted", "tls_version"])
     logged = pd.DataFrame(
         {
             "queue_id": blank_to_na(d["queue_id"]),

@@ -19,12 +19,13 @@ table"; postconf(5) smtp_tls_policy_maps).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analyzer.metrics.columns import blank_to_na, isin, map_unique, text
-from analyzer.metrics.common import group_codes
+from analyzer.metrics.columns import blank_to_na, isin, map_unique, take_rows, text
+from analyzer.metrics.common import factorized, group_codes
 from analyzer.metrics.domains import registrable_domain
 from analyzer.metrics.incidents import CERTIFICATE_CATEGORIES
 
@@ -51,30 +52,45 @@ class Readiness:
     policy_map: str
 
 
+def _merged_missing(codes: np.ndarray, distinct: Any) -> np.ndarray:
+    """Codes of ``factorized`` with a missing value and an empty string given one code."""
+    values = pd.Series(distinct)
+    none = np.flatnonzero(values.isna().to_numpy(dtype=bool) | isin(values, ("",)))
+    return np.where(np.isin(codes, none), none[0], codes) if len(none) > 1 else codes
+
+
 def _outbound_attempts(deliveries: pd.DataFrame) -> pd.DataFrame:
-    keep = (deliveries["direction"] == "outbound").fillna(False).to_numpy(dtype=bool)
-    d = deliveries.loc[keep, ["outcome", "failure_category", "fallback", "recipient_domain",
-                              "peer_host", "peer_ip", "queue_id", "encrypted"]]  # fmt: skip
-    category = d["failure_category"]
+    """One row per outbound delivery attempt; text columns are worked out once per distinct
+    value (or host and address) and kept as categoricals."""
+    keep = isin(deliveries["direction"], ("outbound",))
+    category = deliveries["failure_category"]
     # a fallback row carries the category of the earlier attempt: not a failure of its own
-    fallback = d["fallback"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    fallback = deliveries["fallback"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     cert = isin(category, CERTIFICATE_CATEGORIES) & ~fallback
-    undelivered = (text(d["outcome"]) != "delivered").fillna(False).to_numpy(dtype=bool)
+    outcome = deliveries["outcome"]
+    undelivered = outcome.notna().to_numpy(dtype=bool) & ~isin(outcome, ("delivered",))
     failed = category.notna().to_numpy(dtype=bool) & ~cert & undelivered
     # a message is a queue id and a recipient domain (missing ones as empty): numbered
-    ids = pd.DataFrame({"q": text(d["queue_id"]).fillna(""),
-                        "r": text(d["recipient_domain"]).fillna("")})  # fmt: skip
+    queue = _merged_missing(*factorized(deliveries["queue_id"]))[keep]
+    recipient, domains = factorized(deliveries["recipient_domain"])
+    to = _merged_missing(recipient, domains)[keep]
+    message = pd.factorize(queue.astype(np.int64) * (len(domains) + 1) + to)[0]
+    recipient = recipient[keep]
+    lower, lowered = pd.factorize(blank_to_na(pd.Series(domains)).str.lower())
+    pairs, first = group_codes(deliveries, ["peer_host", "peer_ip"])
+    ends = take_rows(deliveries, first, ["peer_host", "peer_ip"])
+    mx, mxs = pd.factorize(blank_to_na(ends["peer_host"]).fillna(text(ends["peer_ip"])))
+    outbound = np.zeros(int(keep.sum()), dtype=np.int8)
     return pd.DataFrame(
         {
-            "direction": "outbound",
-            "domain": blank_to_na(d["recipient_domain"]).str.lower(),
-            "mx": blank_to_na(d["peer_host"]).fillna(text(d["peer_ip"])),
-            "message": pd.array(group_codes(ids, ["q", "r"])[0], dtype="Int64"),
-            "encrypted": d["encrypted"].astype("boolean"),
-            "failed": failed,
-            "cert": cert,
-        },
-        index=d.index,
+            "direction": pd.Categorical.from_codes(outbound, categories=pd.Index(["outbound"])),
+            "domain": pd.Categorical.from_codes(lower[recipient], categories=lowered),
+            "mx": pd.Categorical.from_codes(mx[pairs[keep]], categories=mxs),
+            "message": pd.array(message, dtype="Int64"),
+            "encrypted": deliveries["encrypted"].astype("boolean").array[keep],
+            "failed": failed[keep],
+            "cert": cert[keep],
+        }
     )
 
 
@@ -105,9 +121,9 @@ def _per_message(
     have bounced (a breaking attempt and no encrypted one). Missing messages are left out."""
     msg, distinct = pd.factorize(message)
     known = msg >= 0
-    pair = codes[known].astype(np.int64) * max(len(distinct), 1) + msg[known]
-    pairs, inverse = np.unique(pair, return_inverse=True)
-    pair_group = pairs // max(len(distinct), 1)
+    width = max(len(distinct), 1)
+    inverse, pairs = pd.factorize(codes[known].astype(np.int64) * width + msg[known])
+    pair_group = pairs // width
     any_enc = np.bincount(inverse, weights=enc[known], minlength=len(pairs)) > 0
     any_brk = np.bincount(inverse, weights=brk[known], minlength=len(pairs)) > 0
     return (np.bincount(pair_group, minlength=groups),
@@ -119,12 +135,11 @@ def _per_message(
 def _breaking_mx(codes: np.ndarray, groups: int, mx: pd.Series, brk: np.ndarray) -> list[str]:
     """Per group: the distinct MXs of its breaking attempts, sorted, joined by ``, ``."""
     found: list[set[str]] = [set() for _ in range(groups)]
-    hit = brk & mx.notna().to_numpy(dtype=bool)
-    pairs = pd.DataFrame({"group": codes[hit], "mx": mx[hit].to_numpy()})
-    first = group_codes(pairs, ["group", "mx"])[1]
-    for code, name in zip(pairs["group"].iloc[first].tolist(), pairs["mx"].iloc[first].tolist(),
-                          strict=True):  # fmt: skip
-        found[code].add(str(name))
+    number, names = pd.factorize(mx)  # missing: -1
+    hit = brk & (number >= 0)
+    width = len(names) + 1
+    for pair in pd.unique(codes[hit].astype(np.int64) * width + number[hit]).tolist():
+        found[pair // width].add(str(names[pair % width]))
     return [", ".join(sorted(names)) for names in found]
 
 
@@ -159,9 +174,7 @@ def _table(attempts: pd.DataFrame) -> pd.DataFrame:
         k: pd.array([v[i] for i in order], dtype="string") for k, v in names.items()
     }
     columns.update((c, pd.array(v, dtype="Int64")) for c, v in counts.items())
-    columns["breaking_mx"] = pd.array(
-        _breaking_mx(codes, n, a["mx"].astype("string"), brk), dtype="string"
-    )
+    columns["breaking_mx"] = pd.array(_breaking_mx(codes, n, a["mx"], brk), dtype="string")
     columns["verdict"] = pd.array(verdict, dtype="string")
     return pd.DataFrame(columns)  # in the order of READINESS_COLUMNS
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from analyzer.metrics.columns import isin, text
+from analyzer.metrics.columns import isin, rows_where, take, text
 from analyzer.metrics.common import group_codes, share
 from analyzer.model import TlsVersion
 from analyzer.normalize import normalize_cipher_for, normalize_version
@@ -96,7 +96,7 @@ def strength_units(hops: pd.DataFrame, deliveries: pd.DataFrame) -> pd.DataFrame
     parts = [_units(h, "hop", text(h["from_rdns"]).fillna(text(h["from_host"])))]
     if len(deliveries):
         enc = (deliveries["encrypted"] == True).fillna(False).to_numpy(bool)  # noqa: E712
-        d = deliveries.loc[enc, ["peer_host", *_DETAILS]]
+        d = rows_where(deliveries, enc, ["peer_host", *_DETAILS])
         parts.append(_units(d, "session", text(d["peer_host"])))
     frame = (
         pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
@@ -104,7 +104,7 @@ def strength_units(hops: pd.DataFrame, deliveries: pd.DataFrame) -> pd.DataFrame
     # weak_flags once per distinct (version, cipher, bits): a few dozen, not one per unit
     codes, first = group_codes(frame, _DETAILS)
     distinct = [
-        [None if x is pd.NA else x for x in frame[c].iloc[first].tolist()] for c in _DETAILS
+        [None if x is pd.NA else x for x in take(frame[c], first).tolist()] for c in _DETAILS
     ]
     table = [",".join(weak_flags(v, c, b)) for v, c, b in zip(*distinct, strict=True)]
     flags = np.array(table, dtype=object)[codes] if len(frame) else np.array([], dtype=object)

@@ -56,18 +56,30 @@ class ParseYield:
         return share(self.lines_understood, self.lines)
 
 
+def _counts(values: pd.Series) -> tuple[list[str], list[int], int]:
+    """Each value present (as text), how many rows have it, and how many have none; a
+    categorical is counted on its codes (the events' ``mta``: no hashing of every row)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        every = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories))
+        present = np.flatnonzero(every)
+        names = values.cat.categories[present]
+        return [str(x) for x in names], every[present].tolist(), int((codes < 0).sum())
+    number, distinct = pd.factorize(values, use_na_sentinel=True)
+    counts = np.bincount(number[number >= 0], minlength=len(distinct)).tolist()
+    return [str(x) for x in distinct], counts, int((number < 0).sum())
+
+
 def _rows(
     kind: str, dialects: pd.Series, not_understood: Collection[str], lost: int
 ) -> list[tuple[str, str, int, int, float]]:
     """Per dialect (sorted by name): units, understood (a dialect not in ``not_understood``);
     ``lost`` more units were not parsed at all (``NOT_PARSED``, as are missing dialects)."""
-    codes, names = pd.factorize(dialects, use_na_sentinel=True)
-    labels = [str(x) for x in names]
-    counts = np.bincount(codes[codes >= 0], minlength=len(labels)).tolist()
+    labels, counts, missing = _counts(dialects)
     seen: dict[str, int] = {}
     for label, n in zip(labels, counts, strict=True):
         seen[label] = seen.get(label, 0) + n
-    missing = int((codes < 0).sum()) + lost
+    missing += lost
     if missing:
         seen[NOT_PARSED] = seen.get(NOT_PARSED, 0) + missing
     rows: list[tuple[str, str, int, int, float]] = []
