@@ -7,6 +7,8 @@ parent that stops early does not leave the child waiting.
 
 from __future__ import annotations
 
+import errno
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,7 +67,18 @@ def test_many_blocks_and_the_pipe_give_the_same_frames(
     one = read_logs_result(LOGS, workers=1)
     two = read_logs_result(LOGS, workers=2)
     assert_same(one, two)
-    # no memory files: the tables go over the pipe
+    # a memory file refused now and then (a limit reached): those tables go over the pipe
+    made = os.memfd_create
+    calls = iter(range(10**6))
+
+    def sometimes(name: str, flags: int = 0) -> int:
+        if next(calls) % 3 == 1:
+            raise OSError(errno.EMFILE, "Too many open files")
+        return made(name, flags)
+
+    monkeypatch.setattr(os, "memfd_create", sometimes)
+    assert_same(one, read_logs_result(LOGS, workers=2))
+    # no memory files at all: the tables go over the pipe
     monkeypatch.setattr(shared, "channel", lambda: None)
     assert_same(one, read_logs_result(LOGS, workers=2))
     assert (len(two.events), len(two.deliveries)) == (1719, 677)

@@ -340,7 +340,12 @@ class _SharedBlock:
         """``step``, its table sent through ``tables`` (as it is when it has none)."""
         if step.read is None:
             return step
-        size = tables.put(step.read.events)
+        try:
+            size = tables.put(step.read.events)
+        except ConnectionError:
+            raise  # the parent has gone
+        except OSError:
+            return step  # no memory file this time (a limit reached): over the pipe
         read = replace(step.read, events=_NO_EVENTS)
         return cls(replace(step, read=read), size)
 
