@@ -17,9 +17,11 @@ import pytest
 
 from analyzer.frames import arrow_rows, fast_feed
 from analyzer.frames.arrow_rows import build_records, deliveries_table, frame_of
+from analyzer.frames.fast_feed import StatusLine
+from analyzer.frames.fast_postfix import FastPostfix
 from analyzer.frames.logs import DELIVERIES, deliveries_frame
 from analyzer.logs.correlate import Correlator
-from analyzer.logs.delivery_rows import DeliveryRow, SessionTls, as_delivery
+from analyzer.logs.delivery_rows import DeliveryLine, DeliveryRow, SessionTls, as_delivery
 from analyzer.logs.prefix import PrefixContext
 from analyzer.logs.registry import LineResult, read_line
 from analyzer.model.logs import Delivery, TlsEvent
@@ -154,3 +156,24 @@ def test_records_built_in_chunks_give_the_same_frames(
     slow, fast = _both(ROOT / "sample_data" / "lab" / "postfix" / "mail.log")
     assert_same(slow, fast)
     assert len(fast.deliveries) == LAB_DELIVERIES["postfix"]
+
+
+def test_status_lines_are_the_records_fields_by_name() -> None:
+    """``StatusLine`` holds the ``DeliveryLine`` fields, each the ``TlsEvent`` field of its
+    name: on the lab's Postfix status lines, every value equals the record's."""
+    protocol = {name for name, value in vars(DeliveryLine).items() if isinstance(value, property)}
+    assert set(StatusLine._fields) == protocol
+    assert protocol <= {f.name for f in fields(TlsEvent)}
+    lines = (ROOT / "sample_data" / "lab" / "postfix" / "mail.log").read_text().splitlines()
+    ctx = PrefixContext("mail.log", datetime(2026, 12, 1, tzinfo=UTC))
+    read = FastPostfix(ctx).read(lines, 1)
+    kinds = read.events["event"].to_pylist()
+    rows = [i for i, k in enumerate(kinds) if k == "delivery"]
+    assert len(rows) == 121  # the status lines of the lab run (qmgr "expired" ones too)
+    got = fast_feed._status_lines(read.events, rows, read.stamps)
+    records = fast_feed.materialise(read.events, read.stamps)
+    for line, i in zip(got, rows, strict=True):
+        record = records[i]
+        assert all(getattr(record, name) == value for name, value in line._asdict().items())
+        assert type(line.kind) is type(record.kind)
+        assert type(line.mta) is type(record.mta)

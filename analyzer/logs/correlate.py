@@ -24,6 +24,7 @@ from collections import OrderedDict
 from datetime import datetime
 
 from analyzer.logs.delivery_rows import (
+    DeliveryLine,
     DeliveryRow,
     SessionTls,
     as_delivery,
@@ -101,7 +102,7 @@ class Correlator:
         return self._notices.columns
 
     # -- state maps ---------------------------------------------------------------------
-    def _key(self, ev: TlsEvent) -> SessionKey:
+    def _key(self, ev: DeliveryLine) -> SessionKey:
         return (ev.host, ev.service, ev.session_id or ev.pid)
 
     def _session(self, ev: TlsEvent, *, reset: bool = False) -> _Session:
@@ -143,7 +144,7 @@ class Correlator:
         elif kind in _FAILURES:
             return self._on_failure(ev)
         elif kind is EventKind.DELIVERY:
-            self._on_delivery(ev)
+            self.delivery(ev)
         elif kind is EventKind.REPLAY:
             self._on_replay(ev)
         elif kind is EventKind.RECEIVED:
@@ -330,9 +331,11 @@ class Correlator:
             msg = self._message(ev.host, ev.queue_id)
             msg.failures.setdefault(ev.recipient, ev.failure_category)
         if ev.outcome is Outcome.BOUNCED:
-            self._on_delivery(ev)
+            self.delivery(ev)
 
-    def _on_delivery(self, ev: TlsEvent) -> None:
+    def delivery(self, ev: DeliveryLine) -> None:
+        """A ``DELIVERY`` event (what ``feed`` does with one), or any line with its fields:
+        the vectorised reader's status lines come as ``StatusLine`` tuples, not records."""
         if ev.outcome is None:
             return
         if ev.encrypted:
@@ -344,7 +347,7 @@ class Correlator:
         self._emit(ev, sess, None)
 
     # -- deliveries ---------------------------------------------------------------------
-    def _session_tls(self, ev: TlsEvent, sess: _Session | None) -> SessionTls | None:
+    def _session_tls(self, ev: DeliveryLine, sess: _Session | None) -> SessionTls | None:
         if ev.tls_version is not None or ev.cipher is not None:
             return session_tls(ev)  # the line carries its own TLS facts (Exim X=, Sendmail)
         if sess is not None and sess.tls is not None and _same_peer(sess.tls.peer_ip, ev.peer_ip):
@@ -353,7 +356,7 @@ class Correlator:
             return self._proxy.get((ev.host, ev.peer_ip, ev.peer_port))
         return None
 
-    def _settle_noise(self, ev: TlsEvent, msg: _Message) -> None:
+    def _settle_noise(self, ev: DeliveryLine, msg: _Message) -> None:
         """Exim logs the close of a delivery's TLS session before the delivery line: decide
         now whether that error was shutdown noise (the delivery went over TLS) or a failure."""
         pending, msg.pending_noise = msg.pending_noise, None
@@ -366,7 +369,7 @@ class Correlator:
                 pending.failure_category
             )
 
-    def _replayed(self, ev: TlsEvent, msg: _Message | None) -> bool:
+    def _replayed(self, ev: DeliveryLine, msg: _Message | None) -> bool:
         """A status without a connection (Exim "retry time not reached", "retry timeout
         exceeded"; Postfix qmgr "expired"): the verdict of the last real attempt, restated."""
         if msg is None or msg.last is None or ev.peer_ip or ev.encrypted is not None:
@@ -390,7 +393,7 @@ class Correlator:
         self._rows.append(row)
         return row
 
-    def _emit(self, ev: TlsEvent, sess: _Session | None, counters: bool | None) -> None:
+    def _emit(self, ev: DeliveryLine, sess: _Session | None, counters: bool | None) -> None:
         # The rules are those of the functions called; the tests in front of some calls only
         # skip calls that would change nothing (one row per status line: this is the hot path).
         msg = self._message(ev.host, ev.queue_id) if ev.queue_id else None

@@ -11,20 +11,105 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from analyzer.logs.taxonomy import rfc8460
 from analyzer.model.common import TlsVersion
 from analyzer.model.logs import (
     Delivery,
     Direction,
+    EventKind,
     FailureCategory,
     Mta,
     Outcome,
     Rfc8460ResultType,
-    TlsEvent,
     Trust,
 )
+
+
+class DeliveryLine(Protocol):
+    """What the correlator reads of a line it writes a delivery row for (a status, receipt or
+    rejection line): these fields of ``TlsEvent``, which is one. The vectorised Postfix
+    reader hands its status lines over as ``frames.fast_feed.StatusLine`` tuples of just
+    these fields, which cost a fraction of a ``TlsEvent`` to make."""
+
+    @property
+    def origin(self) -> str: ...
+
+    @property
+    def line_no(self) -> int: ...
+
+    @property
+    def timestamp(self) -> datetime | None: ...
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def mta(self) -> Mta: ...
+
+    @property
+    def service(self) -> str: ...
+
+    @property
+    def pid(self) -> int | None: ...
+
+    @property
+    def kind(self) -> EventKind: ...
+
+    @property
+    def queue_id(self) -> str: ...
+
+    @property
+    def session_id(self) -> str: ...
+
+    @property
+    def direction(self) -> Direction | None: ...
+
+    @property
+    def peer_host(self) -> str: ...
+
+    @property
+    def peer_ip(self) -> str: ...
+
+    @property
+    def peer_port(self) -> int | None: ...
+
+    @property
+    def trust(self) -> Trust | None: ...
+
+    @property
+    def tls_version(self) -> TlsVersion | None: ...
+
+    @property
+    def cipher(self) -> str | None: ...
+
+    @property
+    def bits(self) -> int | None: ...
+
+    @property
+    def failure_category(self) -> FailureCategory | None: ...
+
+    @property
+    def outcome(self) -> Outcome | None: ...
+
+    @property
+    def sender(self) -> str: ...
+
+    @property
+    def recipient(self) -> str: ...
+
+    @property
+    def message_id(self) -> str: ...
+
+    @property
+    def dsn(self) -> str: ...
+
+    @property
+    def encrypted(self) -> bool | None: ...
+
+    @property
+    def detail(self) -> str: ...
 
 
 class DeliveryRow(NamedTuple):
@@ -86,7 +171,7 @@ class SessionTls:
     bits: int | None
 
 
-def session_tls(ev: TlsEvent) -> SessionTls:
+def session_tls(ev: DeliveryLine) -> SessionTls:
     """The TLS facts of ``ev``."""
     return SessionTls(ev.peer_ip, ev.trust, ev.tls_version, ev.cipher, ev.bits)
 
@@ -102,7 +187,7 @@ _UNVERIFIED_BY_TRUST = {
 
 
 def trust_failure(
-    ev: TlsEvent, tls: SessionTls | None, failure: FailureCategory | None
+    ev: DeliveryLine, tls: SessionTls | None, failure: FailureCategory | None
 ) -> FailureCategory | None:
     """``failure``, made precise by the trust word of a Postfix session when it is only
     ``certificate-unverified``."""
@@ -116,7 +201,7 @@ def trust_failure(
     return failure
 
 
-def encrypted_failure(ev: TlsEvent, tls: SessionTls | None) -> FailureCategory | None:
+def encrypted_failure(ev: DeliveryLine, tls: SessionTls | None) -> FailureCategory | None:
     """The failure of a delivery that went encrypted: opportunistic TLS with an unverified
     chain is encrypted, certificate not verified; anything else is no failure."""
     unverified = (
@@ -126,7 +211,7 @@ def encrypted_failure(ev: TlsEvent, tls: SessionTls | None) -> FailureCategory |
 
 
 def encrypted_of(
-    ev: TlsEvent,
+    ev: DeliveryLine,
     tls: SessionTls | None,
     counters: bool | None,
     failure: FailureCategory | None,
@@ -157,7 +242,7 @@ def domain(address: str) -> str:
 
 
 def delivery_row(
-    ev: TlsEvent,
+    ev: DeliveryLine,
     tls: SessionTls | None,
     known: tuple[str, str],
     encrypted: bool | None,
@@ -198,7 +283,7 @@ def delivery_row(
     )
 
 
-def restated_row(last: DeliveryRow, ev: TlsEvent) -> DeliveryRow:
+def restated_row(last: DeliveryRow, ev: DeliveryLine) -> DeliveryRow:
     """``last`` (the row of a message's last real attempt) restated by ``ev``, a status given
     without connecting (Exim "retry time not reached", Postfix qmgr "expired"); its notice
     columns are left for the correlator to fill again."""
