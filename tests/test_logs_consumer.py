@@ -21,7 +21,13 @@ from analyzer.frames.fast_feed import StatusLine
 from analyzer.frames.fast_postfix import FastPostfix
 from analyzer.frames.logs import DELIVERIES, deliveries_frame
 from analyzer.logs.correlate import Correlator
-from analyzer.logs.delivery_rows import DeliveryLine, DeliveryRow, SessionTls, as_delivery
+from analyzer.logs.delivery_rows import (
+    DeliveryLine,
+    DeliveryRow,
+    SessionTls,
+    as_delivery,
+    restated_row,
+)
 from analyzer.logs.prefix import PrefixContext
 from analyzer.logs.registry import LineResult, read_line
 from analyzer.model.logs import Delivery, TlsEvent
@@ -177,3 +183,25 @@ def test_status_lines_are_the_records_fields_by_name() -> None:
         assert all(getattr(record, name) == value for name, value in line._asdict().items())
         assert type(line.kind) is type(record.kind)
         assert type(line.mta) is type(record.mta)
+
+
+def test_restated_row_is_the_last_row_replaced() -> None:
+    """``restated_row`` builds its tuple at once; it is ``_replace`` with the restating
+    line's time, outcome, status code, text and place, on every pair of the lab's rows."""
+    rows = _finished(_events(LAB_LOGS[0]))[1][:40]
+    events = [e for e in _events(LAB_LOGS[0]) if e.outcome is not None][:40]
+    for last, ev in zip(rows, events, strict=False):
+        want = last._replace(
+            timestamp=ev.timestamp,
+            outcome=ev.outcome or last.outcome,
+            dsn=ev.dsn or last.dsn,
+            detail=ev.detail,
+            origin=ev.origin,
+            line_no=ev.line_no,
+            failure_category=last.failure_category or ev.failure_category,
+            notice_queue_id="",
+            notice_of="",
+        )
+        got = restated_row(last, ev)
+        assert got == want
+        assert type(got) is DeliveryRow

@@ -107,6 +107,7 @@ class StatusLine(NamedTuple):
 _STATUS_ARGS = [
     {"origin": "source", "line_no": "line", "kind": "event"}.get(f, f) for f in StatusLine._fields
 ]
+_STATUS_COLUMNS = [name for name in _STATUS_ARGS if name != "timestamp"]  # from the table
 _new_tuple = tuple.__new__
 # Text columns of few distinct values, read as one string object per value: the correlator's
 # keys hash them over and over, and a string computes its hash once.
@@ -238,7 +239,7 @@ def _status_lines(table: pa.Table, rows: list[int], stamps: list[Any]) -> list[S
     (by row of the table); the values as ``materialise`` gives them."""
     if not rows:
         return []
-    sub = table.take(pa.array(rows, pa.int64()))
+    sub = table.select(_STATUS_COLUMNS).take(pa.array(rows, pa.int64()))  # not the raw lines
     chosen = [stamps[i] for i in rows]
     columns = [
         chosen if name == "timestamp" else _pylist(sub[name], _conv(name)) for name in _STATUS_ARGS
