@@ -255,6 +255,34 @@ def _subset(table: pa.Table, rows: list[int], names: tuple[str, ...]) -> list[li
     return [_pylist(sub[name], _conv(name)) for name in names]
 
 
+def _kinds(table: pa.Table) -> tuple[list[str], dict[str, list[int]]]:
+    """The kind of each row of ``table`` (one string object per kind), and the rows of each
+    of the groups the consumer feeds differently (``_GROUPS``), in order."""
+    enc = pc.dictionary_encode(table["event"])
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    names = [str(k) for k in enc.dictionary.to_pylist()]
+    codes = enc.indices.to_numpy()
+    group = np.array([_GROUPS.get(k, "material") for k in names] or ["material"])
+    of_row = group[codes] if len(codes) else np.array([], dtype=group.dtype)
+    rows = {g: np.flatnonzero(of_row == g).tolist() for g in ("status", "book", "session")}
+    rows["material"] = np.flatnonzero(~np.isin(of_row, ("status", "book", "session"))).tolist()
+    if "message-id" in names:
+        rows["mid"] = np.flatnonzero(codes == names.index("message-id")).tolist()
+    else:
+        rows["mid"] = []
+    return list(map(names.__getitem__, codes.tolist())), rows
+
+
+# How the consumer feeds a row of each kind: status lines as ``StatusLine`` tuples, queue
+# bookkeeping and TLS session lines by value, any other kind as a ``TlsEvent`` (material).
+_GROUPS = (
+    {"delivery": "status"}
+    | dict.fromkeys(_BOOKKEEPING, "book")
+    | dict.fromkeys(_BY_VALUE, "session")
+)
+
+
 def feed_block(
     correlator: Correlator, read: BlockRead, slow: list[TlsEvent]
 ) -> tuple[list[TlsEvent], list[int]]:
@@ -264,59 +292,51 @@ def feed_block(
     vectorised rows it re-annotated (shutdown noise), and the indexes of those rows.
     """
     table = read.events
-    kinds = _pylist(table["event"], str)
-    material: list[int] = []
-    by_value: list[int] = []
-    books: list[int] = []
-    statuses: list[int] = []
-    for i, k in enumerate(kinds):
-        if k == "delivery":
-            statuses.append(i)
-        else:
-            (books if k in _BOOKKEEPING else by_value if k in _BY_VALUE else material).append(i)
-    events = _records(table, material, read.stamps)
-    lines_of = _status_lines(table, statuses, read.stamps)
-    sessions = _Sessions.of(table, by_value)
+    kinds, rows = _kinds(table)
+    events = _records(table, rows["material"], read.stamps)
+    statuses = iter(_status_lines(table, rows["status"], read.stamps))
+    sessions = _Sessions.of(table, rows["session"])
     # the bookkeeping rows' values, in their order (a sender only for "queued", and so on)
-    hosts, qids, values = _subset(table, books, ("host", "queue_id", "sender"))
-    mids = iter(_subset(table, [i for i in books if kinds[i] == "message-id"], ("message_id",))[0])
-    session_qids = _subset(table, by_value, ("queue_id",))[0]
-    lines = table["line"].to_pylist()
+    hosts, qids, values = _subset(table, rows["book"], ("host", "queue_id", "sender"))
+    mids = iter(_subset(table, rows["mid"], ("message_id",))[0])
+    session_qids = _subset(table, rows["session"], ("queue_id",))[0]
     stamps = read.stamps
     fed: list[TlsEvent] = []
     dropped: list[int] = []
     feed = correlator.feed
     delivery = correlator.delivery  # what ``feed`` does with a status line, which it keeps
-    s, v, b, d = 0, 0, 0, 0
-    next_slow = slow[0].line_no if slow else _NEVER  # the line of the next of ``slow``
-    for j, (kind, line) in enumerate(zip(kinds, lines, strict=True)):
-        while line > next_slow:
-            fed.append(feed(slow[s]))
-            s += 1
-            next_slow = slow[s].line_no if s < len(slow) else _NEVER
-        if kind == "delivery":
-            delivery(lines_of[d])
-            d += 1
-        elif kind in _BOOKKEEPING:
-            if kind == "queued":
-                correlator.queued(hosts[b], qids[b], values[b])
-            elif kind == "message-id":
-                correlator.message_id(hosts[b], qids[b], next(mids))
+    v, b = 0, 0
+    # the rows before which each line-by-line event goes (those of later lines)
+    lines = table["line"].to_numpy()
+    cuts = np.searchsorted(lines, [ev.line_no for ev in slow], side="right").tolist()
+    start = 0
+    for stop, ev in zip([*cuts, len(kinds)], [*slow, None], strict=True):
+        for j in range(start, stop):
+            kind = kinds[j]
+            if kind == "delivery":
+                delivery(next(statuses))
+            elif kind in _BOOKKEEPING:
+                if kind == "queued":
+                    correlator.queued(hosts[b], qids[b], values[b])
+                elif kind == "message-id":
+                    correlator.message_id(hosts[b], qids[b], next(mids))
+                else:
+                    correlator.removed(hosts[b], qids[b])
+                b += 1
+            elif kind in _BY_VALUE:
+                if sessions.feed(correlator, v, kind, stamps[j], session_qids[v]):  # replaced
+                    dropped.append(j)
+                    fed.append(as_noise(materialise(table.slice(j, 1), [stamps[j]])[0]))
+                v += 1
             else:
-                correlator.removed(hosts[b], qids[b])
-            b += 1
-        elif kind in _BY_VALUE:
-            if sessions.feed(correlator, v, kind, stamps[j], session_qids[v]):  # replaced
-                dropped.append(j)
-                fed.append(as_noise(materialise(table.slice(j, 1), [stamps[j]])[0]))
-            v += 1
-        else:
-            ev = next(events)
-            out = feed(ev)
-            if out is not ev:  # re-read by the correlator: the row is replaced
-                dropped.append(j)
-                fed.append(out)
-    fed.extend(feed(ev) for ev in slow[s:])
+                record = next(events)
+                out = feed(record)
+                if out is not record:  # re-read by the correlator: the row is replaced
+                    dropped.append(j)
+                    fed.append(out)
+        start = max(start, stop)
+        if ev is not None:
+            fed.append(feed(ev))
     return fed, dropped
 
 
