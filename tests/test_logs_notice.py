@@ -275,6 +275,18 @@ def test_per_line_and_vectorised_readers_agree(
             ORIGINAL, NDR, "sender non-delivery notification"]  # fmt: skip
 
 
+def test_a_reused_queue_id_is_not_the_notice_it_was() -> None:
+    """Once the report's queue id has left the queue, a later message given the same id
+    (short Postfix queue ids come from inode numbers and are reused) is not linked to the
+    bounce, nor are the original's notices kept for it."""
+    again = [(no + 1000, text) for no, text in _lab(NDR)]  # the report's lines, once more
+    assert [t.split(": ", 2)[2][:9] for _, t in again] == [
+        "message-i", "from=<>, ", "to=<labrc", "removed",
+    ]  # fmt: skip
+    rows = [r for r in _run(_lab(ORIGINAL, NDR) + again) if r.queue_id == NDR]
+    assert [(r.notice_of, r.attempt) for r in rows] == [(ORIGINAL, 1), ("", 1)]
+
+
 def test_notice_state_is_bounded() -> None:
     book = NoticeBook(max_messages=50)
     for i in range(5000):

@@ -177,8 +177,12 @@ class NoticeBook:
                 )
 
     def removed(self, host: str, queue_id: str) -> None:
-        """``queue_id`` left the queue: no notice comes for its rows any more."""
-        self._rows.pop((host, queue_id), None)
+        """``queue_id`` left the queue: no notice comes for its rows any more, and no row of
+        it comes for the notices about it (or that it is)."""
+        key = (host, queue_id)
+        self._rows.pop(key, None)
+        self._sent.pop(key, None)
+        self._of.pop(key, None)
 
 
 def _near(a: datetime | None, b: datetime | None) -> bool:
