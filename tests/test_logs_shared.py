@@ -8,6 +8,7 @@ parent that stops early does not leave the child waiting.
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +59,20 @@ def test_a_table_is_read_where_it_was_written_not_copied() -> None:
     buffer = table["pid"].chunks[0].buffers()[1]
     assert buffer is not None
     assert not buffer.is_mutable  # a read-only mapping of the memory file, not a copy
+
+
+def test_a_table_that_cannot_be_mapped_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the parent can map no more memory files, it reads the table out of the file."""
+    tables = TableChannel()
+    size = tables.put(_table(50))
+
+    def refuse(*args: object, **kwargs: object) -> mmap.mmap:
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+    monkeypatch.setattr(mmap, "mmap", refuse)
+    table = tables.take(size)
+    assert table.equals(_table(50))
+    assert table["pid"].chunks[0].buffers()[1].is_mutable is False
 
 
 def test_many_blocks_and_the_pipe_give_the_same_frames(

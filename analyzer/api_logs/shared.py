@@ -64,7 +64,10 @@ class TableChannel:
             raise RuntimeError("the reading process sent no table")
         fd = fds[0]
         try:
-            memory = mmap.mmap(fd, max(size, 1), access=mmap.ACCESS_READ)
+            try:
+                memory: mmap.mmap | bytes = mmap.mmap(fd, max(size, 1), access=mmap.ACCESS_READ)
+            except OSError:  # no mapping left (vm.max_map_count): the table is read, copied
+                memory = os.pread(fd, size, 0)
         finally:
             os.close(fd)
         return pa.ipc.open_stream(pa.py_buffer(memory)).read_all()
