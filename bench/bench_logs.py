@@ -30,7 +30,19 @@ _STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:\
 _PID = re.compile(r"\[(\d+)\]: ")
 _QID = re.compile(r"\b[0-9A-F]{10,11}\b")
 
-OURS = """
+# Each of our contenders also prints the CPU seconds of its own process (which correlates)
+# and of its children (the process that reads ahead), from resource.getrusage.
+CPU = """
+import resource
+def cpu():
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    ahead = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return f"{own.ru_utime + own.ru_stime:.2f} {ahead.ru_utime + ahead.ru_stime:.2f}"
+"""
+
+OURS = (
+    CPU
+    + """
 import sys, time
 from analyzer.api_logs import deliveries, read_logs_result
 start = time.perf_counter()
@@ -38,16 +50,20 @@ result = read_logs_result(sys.argv[1])
 found = deliveries(result.events)
 took = time.perf_counter() - start
 c = result.counts
-print(f"{took:.3f} {len(result.events)} {len(found)} {c.lines} {c.parsed} {c.unrelated} {c.issues}")
+print(f"{took:.3f} {cpu()} {len(result.events)} {len(found)} {c.lines} {c.parsed} {c.unrelated} {c.issues}")
 """
+)
 
-STREAM = """
+STREAM = (
+    CPU
+    + """
 import sys, time
 from analyzer.api_logs import deliveries
 start = time.perf_counter()
 found = deliveries(sys.argv[1])
-print(f"{time.perf_counter() - start:.3f} {len(found)}")
+print(f"{time.perf_counter() - start:.3f} {cpu()} {len(found)}")
 """
+)
 
 
 def _renamer(mapping: dict[str, str]) -> Callable[[re.Match[str]], str]:
@@ -134,18 +150,20 @@ def main() -> None:
         print(f"log: {n} lines, {size / 1e6:.1f} MB, from {LAB_LOG.relative_to(ROOT)}")
         print(f"medians of {args.repeat} run(s) each")
         ours_t, ours_rss, out = _median_run([sys.executable, "-c", OURS, str(path)], args.repeat)
-        _, events, found, lines, parsed, unrelated, issues = out.split()
+        _, own, ahead, events, found, lines, parsed, unrelated, issues = out.split()
         print(
             f"read_logs + deliveries: {ours_t:7.2f} s  peak {ours_rss / 1024:7.0f} MiB  "
             f"({events} events, {found} deliveries; lines {lines} = parsed {parsed} + "
-            f"unrelated {unrelated} + issues {issues})"
+            f"unrelated {unrelated} + issues {issues}; last run's CPU: {own} s correlating, "
+            f"{ahead} s reading ahead)"
         )
         stream_t, stream_rss, out2 = _median_run(
             [sys.executable, "-c", STREAM, str(path)], args.repeat
         )
+        _, own2, ahead2, found2 = out2.split()
         print(
             f"deliveries (streaming): {stream_t:7.2f} s  peak {stream_rss / 1024:7.0f} MiB  "
-            f"({out2.split()[1]} deliveries)"
+            f"({found2} deliveries; last run's CPU: {own2} s correlating, {ahead2} s reading ahead)"
         )
         pf_t, pf_rss, _ = _median_run([pflogsumm, str(path)], args.repeat)
         print(f"pflogsumm:              {pf_t:7.2f} s  peak {pf_rss / 1024:7.0f} MiB")
