@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_args
 
 import pandas.testing as pdt
 import pytest
 
 from analyzer.frames import arrow_rows, fast_feed
 from analyzer.frames.arrow_rows import build_records, deliveries_table, frame_of
-from analyzer.frames.fast_feed import StatusLine
 from analyzer.frames.fast_postfix import FastPostfix
 from analyzer.frames.logs import DELIVERIES, deliveries_frame
 from analyzer.logs.correlate import Correlator
@@ -25,6 +25,7 @@ from analyzer.logs.delivery_rows import (
     DeliveryLine,
     DeliveryRow,
     SessionTls,
+    StatusLine,
     as_delivery,
     restated_row,
 )
@@ -165,11 +166,14 @@ def test_records_built_in_chunks_give_the_same_frames(
 
 
 def test_status_lines_are_the_records_fields_by_name() -> None:
-    """``StatusLine`` holds the ``DeliveryLine`` fields, each the ``TlsEvent`` field of its
-    name: on the lab's Postfix status lines, every value equals the record's."""
-    protocol = {name for name, value in vars(DeliveryLine).items() if isinstance(value, property)}
-    assert set(StatusLine._fields) == protocol
-    assert protocol <= {f.name for f in fields(TlsEvent)}
+    """``StatusLine`` holds ``TlsEvent`` fields, by their names and types (the correlator's
+    delivery path reads either, ``DeliveryLine``): on the lab's Postfix status lines, every
+    value equals the record's."""
+    assert get_args(DeliveryLine) == (TlsEvent, StatusLine)
+    record_types = {f.name: f.type for f in fields(TlsEvent)}
+    assert set(StatusLine._fields) <= set(record_types)
+    annotations = StatusLine.__annotations__  # written as text (postponed evaluation)
+    assert all(kind.__forward_arg__ == record_types[name] for name, kind in annotations.items())
     lines = (ROOT / "sample_data" / "lab" / "postfix" / "mail.log").read_text().splitlines()
     ctx = PrefixContext("mail.log", datetime(2026, 12, 1, tzinfo=UTC))
     read = FastPostfix(ctx).read(lines, 1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ from analyzer.frames.arrow_rows import (
 from analyzer.frames.fast_postfix import BlockRead
 from analyzer.frames.logs import DELIVERIES, EVENTS, events_frame, with_notice_columns
 from analyzer.logs.correlate import Correlator, SessionTls, as_noise
+from analyzer.logs.delivery_rows import StatusLine
 from analyzer.logs.joiner import Assembler
 from analyzer.logs.prefix import PrefixContext
 from analyzer.logs.registry import LineResult, read_line
@@ -65,49 +66,11 @@ _EVENT_ARGS = [
 _BOOKKEEPING = frozenset({"queued", "message-id", "removed"})
 
 
-class StatusLine(NamedTuple):
-    """A status line of the vectorised reader as the correlator reads it
-    (``delivery_rows.DeliveryLine``): the fields of ``TlsEvent`` a delivery row needs, by
-    the same names. A tuple is made in one call; a ``TlsEvent`` takes a call per field,
-    which cost a quarter of the consumer's time when every status line was one.
-
-    Attributes:
-        origin ... detail: the ``TlsEvent`` fields of the same names.
-    """
-
-    origin: str
-    line_no: int
-    timestamp: Any
-    host: str
-    mta: Mta
-    service: str
-    pid: int | None
-    kind: EventKind
-    queue_id: str
-    session_id: str
-    direction: Direction | None
-    peer_host: str
-    peer_ip: str
-    peer_port: int | None
-    trust: Trust | None
-    tls_version: TlsVersion | None
-    cipher: str | None
-    bits: int | None
-    failure_category: FailureCategory | None
-    outcome: Outcome | None
-    sender: str
-    recipient: str
-    message_id: str
-    dsn: str
-    encrypted: bool | None
-    detail: str
-
-
 # StatusLine fields, named as the EVENTS columns
 _STATUS_ARGS = [
     {"origin": "source", "line_no": "line", "kind": "event"}.get(f, f) for f in StatusLine._fields
 ]
-_STATUS_COLUMNS = [name for name in _STATUS_ARGS if name != "timestamp"]  # from the table
+_STATUS_COLUMNS = tuple(name for name in _STATUS_ARGS if name != "timestamp")  # from the table
 _new_tuple = tuple.__new__
 # Text columns of few distinct values, read as one string object per value: the correlator's
 # keys hash them over and over, and a string computes its hash once.
@@ -163,6 +126,7 @@ class _Sessions:
         bits: key bits.
         category: failure categories.
         detail: detail texts.
+        queue_id: queue ids (a failure's message, when the line names one).
     """
 
     host: list[str]
@@ -177,14 +141,14 @@ class _Sessions:
     bits: list[int | None]
     category: list[FailureCategory | None]
     detail: list[str]
+    queue_id: list[str]
 
     @classmethod
     def of(cls, table: pa.Table, rows: list[int]) -> _Sessions:
         """The values of the rows ``rows`` of ``table``."""
-        sub = table.select(list(_SESSION_COLUMNS)).take(pa.array(rows, pa.int64()))
-        return cls(*(_pylist(sub[name], _conv(name)) for name in _SESSION_COLUMNS))
+        return cls(*_subset(table, rows, _SESSION_COLUMNS))
 
-    def feed(self, correlator: Correlator, v: int, kind: str, stamp: Any, qid: str) -> bool:
+    def feed(self, correlator: Correlator, v: int, kind: str, stamp: Any) -> bool:
         """Feed the ``v``-th of these rows, of kind ``kind``; true when the correlator re-read
         it as shutdown noise."""
         key = (self.host[v], self.service[v], self.pid[v])
@@ -199,7 +163,7 @@ class _Sessions:
             correlator.tls_session(key, facts, False, self.port[v], stamp, self.direction[v])
             return False
         return correlator.session_failure(
-            key, peer_ip, stamp, self.category[v], self.detail[v], qid, False
+            key, peer_ip, stamp, self.category[v], self.detail[v], self.queue_id[v], False
         )
 
 
@@ -208,13 +172,13 @@ _FACTS: dict[tuple[Any, ...], SessionTls] = {}
 FACTS_LIMIT = 4096
 # The columns of ``_Sessions``, in the order of its fields.
 _SESSION_COLUMNS = ("host", "service", "pid", "peer_ip", "peer_port", "direction", "trust",
-                    "tls_version", "cipher", "bits", "failure_category", "detail")  # fmt: skip
+                    "tls_version", "cipher", "bits", "failure_category", "detail",
+                    "queue_id")  # fmt: skip
 # The kinds of rows fed by value. The vectorised reader reads Postfix lines only, none of
 # them with a session id: the correlator's session key is (host, service, pid), and no
 # Postfix line starts a connection the way a Sendmail STARTTLS=client line does.
 _TLS = frozenset({"tls-established", "tls-reused"})
 _BY_VALUE = _TLS | {"tls-failed", "certificate-failed", "connection-lost"}
-_NEVER = float("inf")  # the line of no line
 CHUNK = 1024  # records materialised at a time
 
 
@@ -239,11 +203,8 @@ def _status_lines(table: pa.Table, rows: list[int], stamps: list[Any]) -> list[S
     (by row of the table); the values as ``materialise`` gives them."""
     if not rows:
         return []
-    sub = table.select(_STATUS_COLUMNS).take(pa.array(rows, pa.int64()))  # not the raw lines
-    chosen = [stamps[i] for i in rows]
-    columns = [
-        chosen if name == "timestamp" else _pylist(sub[name], _conv(name)) for name in _STATUS_ARGS
-    ]
+    columns = _subset(table, rows, _STATUS_COLUMNS)  # not the raw lines
+    columns.insert(_STATUS_ARGS.index("timestamp"), [stamps[i] for i in rows])
     return list(map(_new_tuple, repeat(StatusLine), zip(*columns, strict=True)))
 
 
@@ -267,10 +228,8 @@ def _kinds(table: pa.Table) -> tuple[list[str], dict[str, list[int]]]:
     of_row = group[codes] if len(codes) else np.array([], dtype=group.dtype)
     rows = {g: np.flatnonzero(of_row == g).tolist() for g in ("status", "book", "session")}
     rows["material"] = np.flatnonzero(~np.isin(of_row, ("status", "book", "session"))).tolist()
-    if "message-id" in names:
-        rows["mid"] = np.flatnonzero(codes == names.index("message-id")).tolist()
-    else:
-        rows["mid"] = []
+    mid = names.index("message-id") if "message-id" in names else -1
+    rows["mid"] = np.flatnonzero(codes == mid).tolist()
     return list(map(names.__getitem__, codes.tolist())), rows
 
 
@@ -299,7 +258,6 @@ def feed_block(
     # the bookkeeping rows' values, in their order (a sender only for "queued", and so on)
     hosts, qids, values = _subset(table, rows["book"], ("host", "queue_id", "sender"))
     mids = iter(_subset(table, rows["mid"], ("message_id",))[0])
-    session_qids = _subset(table, rows["session"], ("queue_id",))[0]
     stamps = read.stamps
     fed: list[TlsEvent] = []
     dropped: list[int] = []
@@ -324,7 +282,7 @@ def feed_block(
                     correlator.removed(hosts[b], qids[b])
                 b += 1
             elif kind in _BY_VALUE:
-                if sessions.feed(correlator, v, kind, stamps[j], session_qids[v]):  # replaced
+                if sessions.feed(correlator, v, kind, stamps[j]):  # the row is replaced
                     dropped.append(j)
                     fed.append(as_noise(materialise(table.slice(j, 1), [stamps[j]])[0]))
                 v += 1
