@@ -342,8 +342,7 @@ class Correlator:
             self._good_tls(ev.host, ev.peer_ip, ev.timestamp)
         # Exim lines carry their own TLS facts; its pid-less lines share no session
         by_session = ev.kind is EventKind.DELIVERY and ev.mta in _PID_SESSIONS
-        key = (ev.host, ev.service, ev.session_id or ev.pid)  # self._key(ev)
-        sess = self._sessions.get(key) if by_session else None
+        sess = self._sessions.get(self._key(ev)) if by_session else None
         self._emit(ev, sess, None)
 
     # -- deliveries ---------------------------------------------------------------------
@@ -394,35 +393,20 @@ class Correlator:
         return row
 
     def _emit(self, ev: DeliveryLine, sess: _Session | None, counters: bool | None) -> None:
-        # The rules are those of the functions called; the tests in front of some calls only
-        # skip calls that would change nothing (one row per status line: this is the hot path).
         msg = self._message(ev.host, ev.queue_id) if ev.queue_id else None
-        if msg is not None:
-            if msg.pending_noise is not None:
-                self._settle_noise(ev, msg)
-            # _replayed: only a status without a peer or TLS facts may restate the last one
-            last = msg.last is not None and not ev.peer_ip and ev.encrypted is None
-            if last and self._replayed(ev, msg):
-                return
+        if msg is not None and msg.pending_noise is not None:
+            self._settle_noise(ev, msg)
+        if msg is not None and msg.last is not None and self._replayed(ev, msg):
+            return
         tls = self._session_tls(ev, sess)
         failure = ev.failure_category
-        sess_failure = (
-            None if sess is None or sess.failure is None else _failure_for(sess, ev.peer_ip)
-        )
+        sess_failure = _failure_for(sess, ev.peer_ip)
         if sess_failure is not None and (ev.outcome is not Outcome.DELIVERED or tls is None):
             failure = more_specific(failure, sess_failure)
-        if failure is FC.CERTIFICATE_UNVERIFIED:  # the one category trust_failure refines
-            failure = trust_failure(ev, tls, failure)
-        # encrypted_of, its first two rules (the line's own word, a TLS session) taken here
-        if ev.encrypted is not None:
-            encrypted: bool | None = ev.encrypted
-        elif tls is not None:
-            encrypted = True
-        else:
-            encrypted = encrypted_of(
-                ev, tls, counters, failure, sess_failure is not None,
-                (ev.host, ev.service) in self._tls_logged,
-            )  # fmt: skip
+        failure = trust_failure(ev, tls, failure)
+        encrypted = encrypted_of(
+            ev, tls, counters, failure, sess_failure is not None, self._tls_logged
+        )
         fallback: bool | None = False if encrypted is True else None
         if ev.direction is Direction.INBOUND and encrypted is not None:
             fallback = False  # a received session: what the client retried is not ours to see

@@ -9,6 +9,7 @@ rows into Arrow columns. ``as_delivery`` gives the record.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -175,11 +176,12 @@ def encrypted_of(
     counters: bool | None,
     failure: FailureCategory | None,
     handshake_failed: bool,
-    process_logs_tls: bool,
+    tls_logged: Container[tuple[str, str]],
 ) -> bool | None:
     """Whether the attempt of ``ev`` went encrypted: ``tls`` is its session, ``counters`` what
     an smtpd ``disconnect`` counter said, ``handshake_failed`` whether its session's handshake
-    failed, ``process_logs_tls`` whether the logging process logs TLS lines at all."""
+    failed, ``tls_logged`` the (host, syslog tag) of the processes that log TLS lines at all
+    (looked up last: most rows are decided before)."""
     if ev.encrypted is not None:
         return ev.encrypted
     if tls is not None:
@@ -190,7 +192,7 @@ def encrypted_of(
         return False  # the attempt failed on TLS before any TLS session carried mail
     if handshake_failed:
         return False  # the handshake failed: whatever was sent went in plaintext
-    if ev.direction is Direction.OUTBOUND and process_logs_tls:
+    if ev.direction is Direction.OUTBOUND and (ev.host, ev.service) in tls_logged:
         return False  # this process logs TLS, and logged none for this delivery
     return None
 
