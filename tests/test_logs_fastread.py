@@ -66,6 +66,21 @@ def test_blocks_of_lines_cut_anywhere() -> None:
     assert _blocked(cut, 50) == _lines(cut) == whole
 
 
+def test_blocks_grow_from_the_first_to_the_largest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default the first block is ``FIRST_BLOCK`` bytes, each next one a quarter larger
+    (``GROWTH``) up to ``BLOCK``; a block ends at the last newline it holds, and the rest
+    begins the next one. The lines are the same as with blocks of one size."""
+    monkeypatch.setattr(sources, "FIRST_BLOCK", 100)
+    monkeypatch.setattr(sources, "BLOCK", 180)
+    data = b"".join(b"%09d\n" % i for i in range(120))  # 120 lines of 10 bytes
+    blocks = list(iter_blocks(io.BytesIO(data), "t", []))
+    # reads of 100, 125, 156, 180, 180, ... bytes; each block the whole lines read so far
+    assert [(b.first_line_no, len(b)) for b in blocks] == [
+        (1, 10), (11, 12), (23, 16), (39, 18), (57, 18), (75, 18), (93, 18), (111, 10),
+    ]  # fmt: skip
+    assert _blocked(data, 0) == _lines(data) == _blocked(data, 37)
+
+
 _piece = st.one_of(
     st.sampled_from(_LAB[:30]),
     st.sampled_from([b"", b"\r", b"\x00junk\x01", b"caf\xc3\xa9", b"caf\xe9", b"y" * 90]),
