@@ -58,6 +58,18 @@ from analyzer.model.logs import (
 )
 
 FC = FailureCategory
+# Members read for every event, bound once as module globals: on Python 3.11 ``Outcome.DELIVERED``
+# goes through the hook of ``EnumType.__getattr__`` and costs about 65 ns, a global 8 ns
+# (timeit); a status line read about twenty of them.
+_DELIVERED, _NOT_SENT = Outcome.DELIVERED, (Outcome.DEFERRED, Outcome.BOUNCED)
+_INBOUND, _OUTBOUND = Direction.INBOUND, Direction.OUTBOUND
+_DELIVERY, _REPLAY = EventKind.DELIVERY, EventKind.REPLAY
+_RECEIVED, _REJECTED = EventKind.RECEIVED, EventKind.REJECTED
+_CONNECT, _DISCONNECT = EventKind.CONNECT, EventKind.DISCONNECT
+_MESSAGE_ID, _QUEUED, _REMOVED = EventKind.MESSAGE_ID, EventKind.QUEUED, EventKind.REMOVED
+_NOTIFICATION, _POSTFIX = EventKind.NOTIFICATION, Mta.POSTFIX
+_TLS_KINDS = (EventKind.TLS_ESTABLISHED, EventKind.TLS_REUSED)
+_NOISE_CATEGORIES = (FC.CONNECTION_LOST, FC.HANDSHAKE_FAILURE, None)
 # MTAs whose TLS lines and delivery lines are tied by process id (log-formats.md §2.1.8, §2.3)
 # or session id (OpenSMTPD, §2.5)
 _PID_SESSIONS = frozenset({Mta.POSTFIX, Mta.SENDMAIL, Mta.OPENSMTPD})
@@ -139,17 +151,17 @@ class Correlator:
         """Account for one event; return it, re-annotated when the session changes its meaning
         (a TLS error after a successful handshake of the same session is shutdown noise)."""
         kind = ev.kind
-        if kind in (EventKind.TLS_ESTABLISHED, EventKind.TLS_REUSED):
+        if kind in _TLS_KINDS:
             self._on_tls(ev)
         elif kind in _FAILURES:
             return self._on_failure(ev)
-        elif kind is EventKind.DELIVERY:
+        elif kind is _DELIVERY:
             self.delivery(ev)
-        elif kind is EventKind.REPLAY:
+        elif kind is _REPLAY:
             self._on_replay(ev)
-        elif kind is EventKind.RECEIVED:
+        elif kind is _RECEIVED:
             self._on_received(ev)
-        elif kind is EventKind.REJECTED:
+        elif kind is _REJECTED:
             by_pid = ev.mta in _PID_SESSIONS
             self._emit(ev, self._sessions.get(self._key(ev)) if by_pid else None, None)
         else:
@@ -158,19 +170,19 @@ class Correlator:
 
     def _on_bookkeeping(self, ev: TlsEvent) -> None:
         kind = ev.kind
-        if kind is EventKind.CONNECT and ev.direction is not Direction.OUTBOUND:
+        if kind is _CONNECT and ev.direction is not _OUTBOUND:
             self._session(ev, reset=True)
-        elif kind is EventKind.DISCONNECT and ev.direction is not Direction.OUTBOUND:
+        elif kind is _DISCONNECT and ev.direction is not _OUTBOUND:
             sess = self._sessions.pop(self._key(ev), None)
             if sess is not None:
                 self._close(sess, ev.encrypted)
-        elif kind is EventKind.MESSAGE_ID and ev.queue_id:
+        elif kind is _MESSAGE_ID and ev.queue_id:
             self.message_id(ev.host, ev.queue_id, ev.message_id)
-        elif kind is EventKind.QUEUED and ev.queue_id:
+        elif kind is _QUEUED and ev.queue_id:
             self.queued(ev.host, ev.queue_id, ev.sender)
-        elif kind is EventKind.REMOVED:
+        elif kind is _REMOVED:
             self.removed(ev.host, ev.queue_id)
-        elif kind is EventKind.NOTIFICATION and ev.queue_id and ev.notice_queue_id:
+        elif kind is _NOTIFICATION and ev.queue_id and ev.notice_queue_id:
             self._notices.notice(ev.host, ev.queue_id, ev.notice_queue_id, ev.detail, ev.timestamp)
 
     # The three bookkeeping events that only touch a message's state, callable without a
@@ -210,7 +222,7 @@ class Correlator:
         peer_ip = facts.peer_ip
         self._tls_logged.add((host, service))
         sess = self._session_at(key, peer_ip)
-        if direction is not Direction.INBOUND and (
+        if direction is not _INBOUND and (
             new_connection or not _same_peer(sess.failure_ip, peer_ip)
         ):
             sess.failure, sess.failure_ip = None, ""  # a new connection
@@ -275,7 +287,7 @@ class Correlator:
         if new_connection:
             sess.tls, sess.failure, sess.failure_ip = None, None, ""
         if (
-            category in (FC.CONNECTION_LOST, FC.HANDSHAKE_FAILURE, None)
+            category in _NOISE_CATEGORIES
             and is_shutdown_noise(detail)
             and self._after_good_tls(host, peer_ip, timestamp, sess)
         ):
@@ -314,7 +326,7 @@ class Correlator:
         msg = self._message(ev.host, ev.queue_id)
         msg.sender = ev.sender or msg.sender
         msg.message_id = ev.message_id or msg.message_id
-        if ev.encrypted is not None or ev.tls_version is not None or ev.mta is not Mta.POSTFIX:
+        if ev.encrypted is not None or ev.tls_version is not None or ev.mta is not _POSTFIX:
             by_pid = ev.mta in _PID_SESSIONS
             self._emit(ev, self._sessions.get(self._key(ev)) if by_pid else None, None)
             return
@@ -341,7 +353,7 @@ class Correlator:
         if ev.encrypted:
             self._good_tls(ev.host, ev.peer_ip, ev.timestamp)
         # Exim lines carry their own TLS facts; its pid-less lines share no session
-        by_session = ev.kind is EventKind.DELIVERY and ev.mta in _PID_SESSIONS
+        by_session = ev.kind is _DELIVERY and ev.mta in _PID_SESSIONS
         sess = self._sessions.get(self._key(ev)) if by_session else None
         self._emit(ev, sess, None)
 
@@ -351,7 +363,7 @@ class Correlator:
             return session_tls(ev)  # the line carries its own TLS facts (Exim X=, Sendmail)
         if sess is not None and sess.tls is not None and _same_peer(sess.tls.peer_ip, ev.peer_ip):
             return sess.tls
-        if ev.direction is Direction.OUTBOUND and ev.peer_ip:
+        if ev.direction is _OUTBOUND and ev.peer_ip:
             return self._proxy.get((ev.host, ev.peer_ip, ev.peer_port))
         return None
 
@@ -373,12 +385,10 @@ class Correlator:
         exceeded"; Postfix qmgr "expired"): the verdict of the last real attempt, restated."""
         if msg is None or msg.last is None or ev.peer_ip or ev.encrypted is not None:
             return False
-        if ev.outcome not in (Outcome.DEFERRED, Outcome.BOUNCED):
+        if ev.outcome not in _NOT_SENT:
             return False
         restated = (
-            ev.kind is EventKind.REPLAY
-            or not ev.recipient
-            or any(text in ev.detail for text in _RESTATED)
+            ev.kind is _REPLAY or not ev.recipient or any(text in ev.detail for text in _RESTATED)
         )
         if not restated:
             return False
@@ -401,14 +411,14 @@ class Correlator:
         tls = self._session_tls(ev, sess)
         failure = ev.failure_category
         sess_failure = _failure_for(sess, ev.peer_ip)
-        if sess_failure is not None and (ev.outcome is not Outcome.DELIVERED or tls is None):
+        if sess_failure is not None and (ev.outcome is not _DELIVERED or tls is None):
             failure = more_specific(failure, sess_failure)
         failure = trust_failure(ev, tls, failure)
         encrypted = encrypted_of(
             ev, tls, counters, failure, sess_failure is not None, self._tls_logged
         )
         fallback: bool | None = False if encrypted is True else None
-        if ev.direction is Direction.INBOUND and encrypted is not None:
+        if ev.direction is _INBOUND and encrypted is not None:
             fallback = False  # a received session: what the client retried is not ours to see
         attempt = 1
         if msg is not None:
@@ -416,16 +426,16 @@ class Correlator:
             attempt = msg.attempts.get(rcpt, 0) + 1
             msg.attempts[rcpt] = attempt
             earlier = msg.failures.get(rcpt) or msg.failures.get("")
-            delivered_plain = ev.outcome is Outcome.DELIVERED and encrypted is False
+            delivered_plain = ev.outcome is _DELIVERED and encrypted is False
             if delivered_plain and earlier is not None:
                 fallback, failure = True, earlier
             elif delivered_plain and failure is not None:
                 fallback = True  # same session: the handshake failed, then a plaintext retry
-            elif ev.outcome is not Outcome.DELIVERED:
+            elif ev.outcome is not _DELIVERED:
                 fallback = False  # nothing was delivered, so nothing fell back
-            if failure is not None and ev.outcome in (Outcome.DEFERRED, Outcome.BOUNCED):
+            if failure is not None and ev.outcome in _NOT_SENT:
                 msg.failures[rcpt] = failure
-        if ev.outcome is Outcome.DELIVERED and encrypted is True:
+        if ev.outcome is _DELIVERED and encrypted is True:
             failure = encrypted_failure(ev, tls)
         known = (msg.message_id, msg.sender) if msg is not None else ("", "")
         row = self._append(

@@ -137,6 +137,11 @@ def session_tls(ev: DeliveryLine) -> SessionTls:
 
 
 FC = FailureCategory
+# Members read for every row, bound once as module globals: on Python 3.11 ``Outcome.DELIVERED``
+# goes through the hook of ``EnumType.__getattr__`` and costs about 65 ns, a global 8 ns.
+_DELIVERED, _NOT_SENT = Outcome.DELIVERED, (Outcome.DEFERRED, Outcome.BOUNCED)
+_INBOUND, _OUTBOUND = Direction.INBOUND, Direction.OUTBOUND
+_UNVERIFIED, _UNTRUSTED, _POSTFIX = FC.CERTIFICATE_UNVERIFIED, Trust.UNTRUSTED, Mta.POSTFIX
 # Postfix's own mapping of "Server certificate not verified" (log-formats.md §4.2, (P) rows):
 # a chain that verified ("Trusted") but was refused is a name mismatch, else untrusted.
 _UNVERIFIED_BY_TRUST = {
@@ -151,12 +156,7 @@ def trust_failure(
 ) -> FailureCategory | None:
     """``failure``, made precise by the trust word of a Postfix session when it is only
     ``certificate-unverified``."""
-    if (
-        failure is FC.CERTIFICATE_UNVERIFIED
-        and ev.mta is Mta.POSTFIX
-        and tls is not None
-        and tls.trust is not None
-    ):
+    if failure is _UNVERIFIED and ev.mta is _POSTFIX and tls is not None and tls.trust is not None:
         return _UNVERIFIED_BY_TRUST.get(tls.trust, failure)
     return failure
 
@@ -164,10 +164,8 @@ def trust_failure(
 def encrypted_failure(ev: DeliveryLine, tls: SessionTls | None) -> FailureCategory | None:
     """The failure of a delivery that went encrypted: opportunistic TLS with an unverified
     chain is encrypted, certificate not verified; anything else is no failure."""
-    unverified = (
-        tls is not None and tls.trust is Trust.UNTRUSTED and ev.direction is Direction.OUTBOUND
-    )
-    return FC.CERTIFICATE_UNVERIFIED if unverified else None
+    unverified = tls is not None and tls.trust is _UNTRUSTED and ev.direction is _OUTBOUND
+    return _UNVERIFIED if unverified else None
 
 
 def encrypted_of(
@@ -188,11 +186,11 @@ def encrypted_of(
         return True
     if counters is not None:
         return counters
-    if failure is not None and ev.outcome in (Outcome.DEFERRED, Outcome.BOUNCED):
+    if failure is not None and ev.outcome in _NOT_SENT:
         return False  # the attempt failed on TLS before any TLS session carried mail
     if handshake_failed:
         return False  # the handshake failed: whatever was sent went in plaintext
-    if ev.direction is Direction.OUTBOUND and (ev.host, ev.service) in tls_logged:
+    if ev.direction is _OUTBOUND and (ev.host, ev.service) in tls_logged:
         return False  # this process logs TLS, and logged none for this delivery
     return None
 
@@ -213,10 +211,10 @@ def delivery_row(
 ) -> DeliveryRow:
     """The row of status (or receipt) line ``ev`` carried by session ``tls``; ``known`` is the
     (Message-ID, sender) the correlator has for its queue id (``""`` when none)."""
-    inbound = ev.direction is Direction.INBOUND
+    inbound = ev.direction is _INBOUND
     rcpt = ev.recipient
     at = rcpt.rfind("@")
-    outcome = ev.outcome or Outcome.DELIVERED  # a receipt: the message was accepted
+    outcome = ev.outcome or _DELIVERED  # a receipt: the message was accepted
     return DeliveryRow(  # by position, in the order of the fields (keywords cost twice as much)
         ev.timestamp,
         ev.mta,
@@ -235,7 +233,7 @@ def delivery_row(
         outcome,
         fallback,
         failure,  # failure_category
-        None if outcome is Outcome.DELIVERED and encrypted else rfc8460(failure, ev.direction),
+        None if outcome is _DELIVERED and encrypted else rfc8460(failure, ev.direction),
         attempt,
         ev.dsn,
         ev.detail,
