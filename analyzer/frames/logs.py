@@ -7,6 +7,7 @@ Issue 3 scope 6. TLS versions and ciphers are already normalised by the dialects
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -161,11 +162,12 @@ def with_notice_columns(
     mask = np.zeros(len(frame), dtype=np.bool_)
     mask[at[order]] = True
     pairs = list(columns.values())
+    taken = pa.array(order)
     for j, name in enumerate(("notice_queue_id", "notice_of")):
         old = pa.array(frame[name].array)
         if isinstance(old, pa.ChunkedArray):
             old = old.combine_chunks()
-        new = pa.array([pairs[i][j] for i in order.tolist()], type=old.type)
+        new = pa.array(list(map(itemgetter(j), pairs)), type=old.type).take(taken)
         frame[name] = pd.array(
             pc.replace_with_mask(old, pa.array(mask), new), dtype=frame[name].dtype
         )

@@ -215,7 +215,9 @@ def delivery_row(
     rcpt = ev.recipient
     at = rcpt.rfind("@")
     outcome = ev.outcome or _DELIVERED  # a receipt: the message was accepted
-    return DeliveryRow(  # by position, in the order of the fields (keywords cost twice as much)
+    # by position, in the order of the fields, as one tuple: the class's own ``__new__`` is a
+    # Python function (a frame per row), keywords cost twice as much again
+    values = (
         ev.timestamp,
         ev.mta,
         ev.direction,
@@ -239,7 +241,10 @@ def delivery_row(
         ev.detail,
         ev.origin,
         ev.line_no,
+        "",  # notice_queue_id
+        "",  # notice_of
     )
+    return _new_row(DeliveryRow, values)
 
 
 def restated_row(last: DeliveryRow, ev: DeliveryLine) -> DeliveryRow:

@@ -268,14 +268,13 @@ def head_text(f: LogFile, lines: int = 5) -> list[str]:
 
 # Bytes of complete lines handed over at once by ``iter_blocks``. The first block is small, so
 # that whoever consumes the blocks starts soon; each next one is a quarter larger than the
-# last (``GROWTH``: slower than the doubling that left the consumer waiting for each new
-# block), up to ``BLOCK``. Large blocks spread the fixed cost of a block (Arrow calls,
-# handing it between processes) over more lines. On the 2,000,376-line benchmark log,
-# streaming ``deliveries`` took 8.2 s with blocks of 4 MiB and 7.5 s with these (median of
-# 3; the correlating process 8.5 s and 7.7 s of CPU); blocks of up to 32 MiB took 7.7 s,
-# the reading process being slower on them.
+# last (``GROWTH``: doubling left the consumer waiting for each new block), up to ``BLOCK``.
+# Large blocks spread the fixed cost of a block (Arrow calls, handing it between processes)
+# over more lines; while they grow, the consumer waits for the reader. On the 2,000,376-line
+# benchmark log, ``read_logs`` + ``deliveries`` took 7.4 s with blocks of up to 8 MiB, 7.2 s
+# with 12 MiB and 7.5 s with 16 MiB (median of 3; 8.5 s with blocks of 4 MiB each).
 FIRST_BLOCK = 1 << 20
-BLOCK = 16 << 20
+BLOCK = 12 << 20
 GROWTH = 4  # each block is a quarter larger than the last
 
 
