@@ -88,9 +88,17 @@ def _pylist(column: pa.ChunkedArray | pa.Array, conv: Callable[[str], object] | 
     enc = pc.dictionary_encode(column)
     if isinstance(enc, pa.ChunkedArray):
         enc = enc.combine_chunks()
-    members = [conv(v) for v in enc.dictionary.to_pylist()] + [None]
-    codes = pc.fill_null(enc.indices, len(members) - 1).to_numpy().tolist()
-    return list(map(members.__getitem__, codes))
+    members = _objects([conv(v) for v in enc.dictionary.to_pylist()] + [None])
+    codes = pc.fill_null(enc.indices, len(members) - 1).to_numpy()
+    mapped: list[Any] = members.take(codes).tolist()  # a third of the time of a Python map
+    return mapped
+
+
+def _objects(values: list[Any]) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """``values`` as a numpy array of objects, each value as it is."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _conv(name: str) -> Callable[[str], object] | None:
@@ -230,7 +238,7 @@ def _kinds(table: pa.Table) -> tuple[list[str], dict[str, list[int]]]:
     rows["material"] = np.flatnonzero(~np.isin(of_row, ("status", "book", "session"))).tolist()
     mid = names.index("message-id") if "message-id" in names else -1
     rows["mid"] = np.flatnonzero(codes == mid).tolist()
-    return list(map(names.__getitem__, codes.tolist())), rows
+    return _objects(names).take(codes).tolist(), rows
 
 
 # How the consumer feeds a row of each kind: status lines as ``StatusLine`` tuples, queue
