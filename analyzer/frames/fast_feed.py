@@ -64,6 +64,11 @@ _EVENT_ARGS = [
     for f in TlsEvent.__dataclass_fields__
 ]
 _BOOKKEEPING = frozenset({"queued", "message-id", "removed"})
+_STATUS = frozenset({"delivery", "received"})
+# connections (their session keys, peers, directions and counters) and bounce notices
+_LINKS = frozenset({"connect", "disconnect", "notification"})
+_LINK_COLUMNS = ("host", "service", "pid", "peer_ip", "direction", "encrypted", "queue_id",
+                 "notice_queue_id", "detail")  # fmt: skip
 
 
 # StatusLine fields, named as the EVENTS columns
@@ -175,6 +180,44 @@ class _Sessions:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Links:
+    """The values the correlator takes a block's connection lines and bounce notices by
+    (``connect``, ``disconnect``, ``notification``), one list per column.
+
+    Attributes:
+        host ... detail: the values of the ``_LINK_COLUMNS`` of the same names.
+    """
+
+    host: list[str]
+    service: list[str]
+    pid: list[int | None]
+    peer_ip: list[str]
+    direction: list[Direction | None]
+    encrypted: list[bool | None]
+    queue_id: list[str]
+    notice_queue_id: list[str]
+    detail: list[str]
+
+    @classmethod
+    def of(cls, table: pa.Table, rows: list[int]) -> _Links:
+        """The values of the rows ``rows`` of ``table``."""
+        return cls(*_subset(table, rows, _LINK_COLUMNS))
+
+    def feed(self, correlator: Correlator, i: int, kind: str, stamp: Any) -> None:
+        """Feed the ``i``-th of these rows, of kind ``kind``, logged at ``stamp``."""
+        if kind == "notification":
+            correlator.notification(
+                self.host[i], self.queue_id[i], self.notice_queue_id[i], self.detail[i], stamp
+            )
+            return
+        key = (self.host[i], self.service[i], self.pid[i])
+        if kind == "connect":
+            correlator.connect(key, self.peer_ip[i], self.direction[i])
+        else:
+            correlator.disconnect(key, self.direction[i], self.encrypted[i])
+
+
 # The TLS facts of sessions by value (bounded: cleared when full).
 _FACTS: dict[tuple[Any, ...], SessionTls] = {}
 FACTS_LIMIT = 4096
@@ -234,20 +277,23 @@ def _kinds(table: pa.Table) -> tuple[list[str], dict[str, list[int]]]:
     codes = enc.indices.to_numpy()
     group = np.array([_GROUPS.get(k, "material") for k in names] or ["material"])
     of_row = group[codes] if len(codes) else np.array([], dtype=group.dtype)
-    rows = {g: np.flatnonzero(of_row == g).tolist() for g in ("status", "book", "session")}
-    rows["material"] = np.flatnonzero(~np.isin(of_row, ("status", "book", "session"))).tolist()
+    rows = {g: np.flatnonzero(of_row == g).tolist() for g in _BY_GROUP}
+    rows["material"] = np.flatnonzero(~np.isin(of_row, _BY_GROUP)).tolist()
     mid = names.index("message-id") if "message-id" in names else -1
     rows["mid"] = np.flatnonzero(codes == mid).tolist()
     return _objects(names).take(codes).tolist(), rows
 
 
-# How the consumer feeds a row of each kind: status lines as ``StatusLine`` tuples, queue
-# bookkeeping and TLS session lines by value, any other kind as a ``TlsEvent`` (material).
+# How the consumer feeds a row of each kind: status lines and receipts as ``StatusLine``
+# tuples; queue bookkeeping, TLS session lines, connections and notices by value; any other
+# kind as a ``TlsEvent`` (material).
 _GROUPS = (
-    {"delivery": "status"}
+    dict.fromkeys(_STATUS, "status")
     | dict.fromkeys(_BOOKKEEPING, "book")
     | dict.fromkeys(_BY_VALUE, "session")
+    | dict.fromkeys(_LINKS, "link")
 )
+_BY_GROUP = ("status", "book", "session", "link")
 
 
 def feed_block(
@@ -263,6 +309,7 @@ def feed_block(
     events = _records(table, rows["material"], read.stamps)
     statuses = iter(_status_lines(table, rows["status"], read.stamps))
     sessions = _Sessions.of(table, rows["session"])
+    links = _Links.of(table, rows["link"])
     # the bookkeeping rows' values, in their order (a sender only for "queued", and so on)
     hosts, qids, values = _subset(table, rows["book"], ("host", "queue_id", "sender"))
     mids = iter(_subset(table, rows["mid"], ("message_id",))[0])
@@ -270,8 +317,9 @@ def feed_block(
     fed: list[TlsEvent] = []
     dropped: list[int] = []
     feed = correlator.feed
-    delivery = correlator.delivery  # what ``feed`` does with a status line, which it keeps
-    v, b = 0, 0
+    # what ``feed`` does with a status line or a receipt, which it keeps
+    delivery, received = correlator.delivery, correlator.received
+    v, b, n = 0, 0, 0
     # the rows before which each line-by-line event goes (those of later lines)
     lines = table["line"].to_numpy()
     cuts = np.searchsorted(lines, [ev.line_no for ev in slow], side="right").tolist()
@@ -294,6 +342,11 @@ def feed_block(
                     dropped.append(j)
                     fed.append(as_noise(materialise(table.slice(j, 1), [stamps[j]])[0]))
                 v += 1
+            elif kind in _LINKS:
+                links.feed(correlator, n, kind, stamps[j])
+                n += 1
+            elif kind == "received":
+                received(next(statuses))
             else:
                 record = next(events)
                 out = feed(record)

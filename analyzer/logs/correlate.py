@@ -117,7 +117,7 @@ class Correlator:
     def _key(self, ev: DeliveryLine) -> SessionKey:
         return (ev.host, ev.service, ev.session_id or ev.pid)
 
-    def _session(self, ev: TlsEvent, *, reset: bool = False) -> _Session:
+    def _session(self, ev: DeliveryLine, *, reset: bool = False) -> _Session:
         return self._session_at(self._key(ev), ev.peer_ip, reset=reset)
 
     def _session_at(self, key: SessionKey, peer_ip: str, *, reset: bool = False) -> _Session:
@@ -160,7 +160,7 @@ class Correlator:
         elif kind is _REPLAY:
             self._on_replay(ev)
         elif kind is _RECEIVED:
-            self._on_received(ev)
+            self.received(ev)
         elif kind is _REJECTED:
             by_pid = ev.mta in _PID_SESSIONS
             self._emit(ev, self._sessions.get(self._key(ev)) if by_pid else None, None)
@@ -170,23 +170,43 @@ class Correlator:
 
     def _on_bookkeeping(self, ev: TlsEvent) -> None:
         kind = ev.kind
-        if kind is _CONNECT and ev.direction is not _OUTBOUND:
-            self._session(ev, reset=True)
-        elif kind is _DISCONNECT and ev.direction is not _OUTBOUND:
-            sess = self._sessions.pop(self._key(ev), None)
-            if sess is not None:
-                self._close(sess, ev.encrypted)
+        if kind is _CONNECT:
+            self.connect(self._key(ev), ev.peer_ip, ev.direction)
+        elif kind is _DISCONNECT:
+            self.disconnect(self._key(ev), ev.direction, ev.encrypted)
         elif kind is _MESSAGE_ID and ev.queue_id:
             self.message_id(ev.host, ev.queue_id, ev.message_id)
         elif kind is _QUEUED and ev.queue_id:
             self.queued(ev.host, ev.queue_id, ev.sender)
         elif kind is _REMOVED:
             self.removed(ev.host, ev.queue_id)
-        elif kind is _NOTIFICATION and ev.queue_id and ev.notice_queue_id:
-            self._notices.notice(ev.host, ev.queue_id, ev.notice_queue_id, ev.detail, ev.timestamp)
+        elif kind is _NOTIFICATION:
+            self.notification(ev.host, ev.queue_id, ev.notice_queue_id, ev.detail, ev.timestamp)
 
-    # The three bookkeeping events that only touch a message's state, callable without a
-    # ``TlsEvent`` (the vectorised Postfix reader feeds them from its columns).
+    # The bookkeeping events, callable without a ``TlsEvent`` (the vectorised Postfix reader
+    # feeds them from its columns).
+    def connect(self, key: SessionKey, peer_ip: str, direction: Direction | None) -> None:
+        """A ``CONNECT`` event on session ``key``: an inbound session starts afresh."""
+        if direction is not _OUTBOUND:
+            self._session_at(key, peer_ip, reset=True)
+
+    def disconnect(
+        self, key: SessionKey, direction: Direction | None, encrypted: bool | None
+    ) -> None:
+        """A ``DISCONNECT`` event on session ``key``: an inbound session ends, and its
+        ``starttls=`` counters (``encrypted``) decide the messages it received."""
+        if direction is not _OUTBOUND:
+            sess = self._sessions.pop(key, None)
+            if sess is not None:
+                self._close(sess, encrypted)
+
+    def notification(
+        self, host: str, queue_id: str, new_id: str, kind: str, when: datetime | None
+    ) -> None:
+        """A ``NOTIFICATION`` event: ``queue_id``'s notice of ``kind`` is queue id ``new_id``."""
+        if queue_id and new_id:
+            self._notices.notice(host, queue_id, new_id, kind, when)
+
     def message_id(self, host: str, queue_id: str, message_id: str) -> None:
         """A ``MESSAGE_ID`` event: the Message-ID of queue id ``queue_id`` on ``host``."""
         self._message(host, queue_id).message_id = message_id
@@ -320,7 +340,9 @@ class Correlator:
             )
         return ev
 
-    def _on_received(self, ev: TlsEvent) -> None:
+    def received(self, ev: DeliveryLine) -> None:
+        """A ``RECEIVED`` event (what ``feed`` does with one), or any line with its fields:
+        the vectorised reader's receipts come as ``StatusLine`` tuples, not records."""
         if ev.encrypted:
             self._good_tls(ev.host, ev.peer_ip, ev.timestamp)
         msg = self._message(ev.host, ev.queue_id)

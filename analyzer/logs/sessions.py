@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from analyzer.logs.delivery_rows import DeliveryRow, SessionTls
+from analyzer.logs.delivery_rows import DeliveryLine, DeliveryRow, SessionTls
 from analyzer.model.logs import Direction, EventKind, FailureCategory, Mta, TlsEvent
 
 SessionKey = tuple[str, str, object]  # (host, syslog tag, session id or pid)
@@ -30,7 +30,7 @@ class _Session:
         self.tls: SessionTls | None = None
         self.failure: FailureCategory | None = None
         self.failure_ip = ""
-        self.received: list[TlsEvent] = []
+        self.received: list[DeliveryLine] = []
 
 
 class _Message:
