@@ -87,10 +87,10 @@ def test_broken_and_unreadable_files_give_the_same_issues(
 def test_a_failure_in_the_reading_process_is_an_error_here(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def broken(self: FastPostfix, texts: list[str], first_line_no: int) -> object:
+    def broken(self: FastPostfix, lines: object, first_line_no: int) -> object:
         raise ValueError("a parser bug")
 
-    monkeypatch.setattr(FastPostfix, "read", broken)
+    monkeypatch.setattr(FastPostfix, "read_lines", broken)
     with pytest.raises(RuntimeError, match=r"(?s)reading the logs failed: .*a parser bug"):
         read_logs_result(LOGS[0], workers=2)
 

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 import analyzer.sources.logs as sources
 from analyzer.api_logs import read_logs_result
-from analyzer.frames.fast_postfix import FastPostfix, _Groups
+from analyzer.frames.fast_postfix import FastPostfix, _Groups, lines_of
 from analyzer.logs.prefix import PrefixContext
 from analyzer.model.common import ParseIssue
-from analyzer.sources.logs import TextLine, iter_blocks, iter_lines
+from analyzer.sources.logs import TextLine, iter_blocks, iter_lines, split_block
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB_POSTFIX = ROOT / "sample_data" / "lab" / "postfix" / "mail.log"
@@ -79,6 +79,53 @@ def test_blocks_grow_from_the_first_to_the_largest(monkeypatch: pytest.MonkeyPat
         (1, 10), (11, 12), (23, 16), (39, 18), (57, 18), (75, 18), (93, 18), (111, 10),
     ]  # fmt: skip
     assert _blocked(data, 0) == _lines(data) == _blocked(data, 37)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(
+        st.sampled_from(
+            [b"a", b"\n", b"caf\xc3\xa9", b"\xe9", b"\xed\xa0\x80", b"\xf0\x9f\x98\x80", b" "]
+        ),
+        max_size=30,
+    ).map(b"".join),
+    longest=st.integers(0, 12),
+)
+def test_arrow_splits_lines_as_python_does(data: bytes, longest: int) -> None:
+    """``lines_of`` gives the lines ``data.decode().split("\\n")`` gives, or None when
+    ``data`` is not UTF-8 (surrogates included) or a line is longer than ``longest``."""
+    try:
+        texts: list[str] | None = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        texts = None
+    if texts is not None and max(map(len, texts)) > longest:
+        texts = None
+    lines = lines_of(data, longest)
+    assert (lines.to_pylist() if lines is not None else None) == texts
+
+
+def test_blocks_left_whole_split_as_the_others() -> None:
+    """With ``split=False`` a plain block comes whole, numbered and counted; ``split_block``
+    gives it as ``split=True`` reads it, and a block that is not plain comes as before."""
+    data = b"\n".join(_LAB[:30]) + b"\n"
+    (whole,) = list(iter_blocks(io.BytesIO(data), "t", [], split=False))
+    (split,) = list(iter_blocks(io.BytesIO(data), "t", []))
+    assert (whole.texts, whole.first_line_no, len(whole), whole.ended) == (None, 1, 30, True)
+    assert whole.data == data[:-1]
+    assert split_block(whole, "t") == split
+    assert split.texts == [line.decode() for line in _LAB[:30]]
+    bad = data + b"caf\xe9\n"  # not UTF-8: left whole all the same; split, read line by line
+    (left,) = list(iter_blocks(io.BytesIO(bad), "t", [], split=False))
+    assert (left.data, len(left)) == (bad[:-1], 31)
+    items = split_block(left, "t")
+    assert items.texts is None
+    assert len(items) == 31
+    assert items.items[30] == TextLine(31, "caf\ufffd", True)
+    cr = b"a\r\nb\n"  # a carriage return: split at once
+    (crs,) = list(iter_blocks(io.BytesIO(cr), "t", [], split=False))
+    assert crs.data == b""
+    assert split_block(crs, "t") is crs
+    assert len(crs) == 2
 
 
 _piece = st.one_of(

@@ -28,12 +28,20 @@ import pyarrow as pa
 
 from analyzer.api_logs import shared
 from analyzer.frames.fast_feed import FastSink
-from analyzer.frames.fast_postfix import BlockRead, FastPostfix
+from analyzer.frames.fast_postfix import BlockRead, FastPostfix, lines_of
 from analyzer.logs.joiner import Assembler, folded_lines
 from analyzer.logs.prefix import PrefixContext
 from analyzer.model.common import IssueKind, ParseIssue
 from analyzer.sources import forked
-from analyzer.sources.logs import LogFile, TextLine, head_text, iter_blocks, open_file
+from analyzer.sources import logs as log_sources
+from analyzer.sources.logs import (
+    LogFile,
+    TextLine,
+    head_text,
+    iter_blocks,
+    open_file,
+    split_block,
+)
 
 Progress = Callable[[str, int], None]
 PROGRESS_EVERY = 100_000
@@ -182,13 +190,21 @@ def _blocks(
 ) -> Iterator[Block]:
     """The blocks of one file, the first ``skip`` lines being duplicates."""
     fast = FastPostfix(ctx, raw=raw)
-    for block in iter_blocks(stream, ctx.origin, at.issues):
+    for block in iter_blocks(stream, ctx.origin, at.issues, split=False):
         size = len(block)
         drop = min(max(skip - at.lines, 0), size)
         at.lines += size
         first = block.first_line_no + drop
+        # the longest line a block of split texts holds (``sources.logs._block``)
+        longest = log_sources.MAX_LINE // 4
+        arrow = lines_of(block.data, longest) if block.data else None
+        if arrow is not None:  # split by Arrow: no Python string per line
+            vector, lines = fast.read_text(arrow.slice(drop), first)
+            yield Block(size, drop, vector, lines, at.news())
+            continue
+        block = split_block(block, ctx.origin)
         if block.texts is None:
-            lines: list[tuple[int, str] | ParseIssue] = [
+            lines = [
                 (i.line_no, i.text) if isinstance(i, TextLine) else i for i in block.items[drop:]
             ]
             yield Block(size, drop, None, lines, at.news())

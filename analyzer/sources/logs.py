@@ -288,14 +288,24 @@ class LineBlock:
             plain, complete, valid UTF-8 text no longer than ``MAX_LINE`` without ``\\r``;
             else None and ``items`` holds what ``iter_lines`` gives for them.
         items: per-line reads (``TextLine`` or ``ParseIssue``) of a block that is not clean.
+        data: a block read with ``split=False`` (``iter_blocks``) that holds neither ``\\r``
+            nor control bytes: its lines, not split (nor decoded, nor measured), and
+            ``texts`` None; ``split_block`` gives the block as ``split=True`` does.
+        ended: whether the last line of ``data`` had its end-of-line.
+        count: the number of lines of ``data``.
     """
 
     first_line_no: int
     texts: list[str] | None
     items: list[TextLine | ParseIssue]
+    data: bytes = b""
+    ended: bool = True
+    count: int = 0
 
     def __len__(self) -> int:
-        return len(self.texts) if self.texts is not None else len(self.items)
+        if self.texts is not None:
+            return len(self.texts)
+        return self.count if self.data else len(self.items)
 
 
 def _renumber(items: Iterable[TextLine | ParseIssue], offset: int) -> list[TextLine | ParseIssue]:
@@ -313,10 +323,20 @@ def _renumber(items: Iterable[TextLine | ParseIssue], offset: int) -> list[TextL
     return out
 
 
-def _block(body: bytes, ended: bool, first: int, origin: str) -> LineBlock:
+def split_block(block: LineBlock, origin: str) -> LineBlock:
+    """``block`` (read with ``split=False``) as ``iter_blocks`` gives it with ``split=True``."""
+    if not block.data:
+        return block
+    return _block(block.data, block.ended, block.first_line_no, origin)
+
+
+def _block(body: bytes, ended: bool, first: int, origin: str, split: bool = True) -> LineBlock:
     """The block of the whole lines ``body`` (without the last one's ``\\n``, which
-    ``ended`` tells whether it had)."""
+    ``ended`` tells whether it had); with ``split`` False, a block of plain text is left
+    whole (``LineBlock.data``)."""
     clean = b"\r" not in body and not body.translate(None, _TEXT)
+    if clean and not split and body:
+        return LineBlock(first, None, [], body, ended, body.count(b"\n") + 1)
     if clean:
         try:
             text = body.decode("utf-8")
@@ -333,11 +353,17 @@ def _block(body: bytes, ended: bool, first: int, origin: str) -> LineBlock:
 
 
 def iter_blocks(
-    raw: BinaryIO, origin: str, issues: list[ParseIssue], block: int | None = None
+    raw: BinaryIO,
+    origin: str,
+    issues: list[ParseIssue],
+    block: int | None = None,
+    *,
+    split: bool = True,
 ) -> Iterator[LineBlock]:
     """The lines of ``raw`` in blocks of about ``block`` bytes (default: ``FIRST_BLOCK``,
     growing up to ``BLOCK``); the same lines, numbers and issues as ``iter_lines``, without
-    one Python call per clean line.
+    one Python call per clean line. With ``split`` False, blocks of plain text come whole
+    (``LineBlock.data``), for a caller that splits them itself.
 
     A block's bytes are copied once: the line begun by the last chunk (``carry``) and this
     chunk up to its last newline, joined."""
@@ -375,8 +401,8 @@ def iter_blocks(
             head = body + b"\n" if ended else b""
             body, ended, carry, skipping = head + carry[: MAX_LINE + 1], False, b"", True
         if body or ended:
-            out = _block(body, ended, line_no, origin)
+            out = _block(body, ended, line_no, origin, split)
             line_no += len(out)
             yield out
     if carry:
-        yield _block(carry, False, line_no, origin)
+        yield _block(carry, False, line_no, origin, split)
