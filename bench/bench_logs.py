@@ -3,8 +3,10 @@
 The log is built from the MTA lab's genuine Postfix lines (sample_data/lab/postfix/mail.log):
 the whole lab run is repeated with new queue ids, pids and time stamps (shifted by the run's
 length each time), written with RFC 3164 stamps, which pflogsumm 1.1.5 (Debian) reads.
-Both contenders run as child processes of this one invocation; the script prints each one's
-wall time and peak resident memory (wait4 rusage) and the ratio.
+Both contenders run as child processes of this one invocation, taking turns (one run of
+each, ``--repeat`` times over), once the written log is on disk; the script prints each
+one's wall time (the whole process: start-up and imports included) and peak resident memory
+(wait4 rusage), medians, and the ratio.
 
     python bench/bench_logs.py [--lines 2000000] [--repeat 3] [--keep PATH]
 """
@@ -124,14 +126,22 @@ def run(argv: list[str]) -> tuple[float, int, str]:
     return took, usage.ru_maxrss, out
 
 
-def _median_run(argv: list[str], repeat: int) -> tuple[float, int, str]:
-    """Median wall time, median peak RSS (KiB) and the last stdout of ``repeat`` runs."""
-    runs = [run(argv) for _ in range(repeat)]
-    return (
-        statistics.median(r[0] for r in runs),
-        int(statistics.median(r[1] for r in runs)),
-        runs[-1][2],
-    )
+def _median_runs(argvs: list[list[str]], repeat: int) -> list[tuple[float, int, str]]:
+    """For each command: median wall time, median peak RSS (KiB) and the last stdout of
+    ``repeat`` runs. The commands take turns (one run of each, ``repeat`` times over), so
+    that a slower or busier stretch of the machine falls on all of them alike."""
+    runs: list[list[tuple[float, int, str]]] = [[] for _ in argvs]
+    for _ in range(repeat):
+        for argv, done in zip(argvs, runs, strict=True):
+            done.append(run(argv))
+    return [
+        (
+            statistics.median(r[0] for r in done),
+            int(statistics.median(r[1] for r in done)),
+            done[-1][2],
+        )
+        for done in runs
+    ]
 
 
 def main() -> None:
@@ -146,10 +156,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "bench-mail.log"
         n = build(args.lines, path)
+        os.sync()  # the log written out before the first run: no write-back during the runs
         size = path.stat().st_size
         print(f"log: {n} lines, {size / 1e6:.1f} MB, from {LAB_LOG.relative_to(ROOT)}")
-        print(f"medians of {args.repeat} run(s) each")
-        ours_t, ours_rss, out = _median_run([sys.executable, "-c", OURS, str(path)], args.repeat)
+        print(f"medians of {args.repeat} run(s) each, the contenders taking turns")
+        (ours_t, ours_rss, out), (stream_t, stream_rss, out2), (pf_t, pf_rss, _) = _median_runs(
+            [
+                [sys.executable, "-c", OURS, str(path)],
+                [sys.executable, "-c", STREAM, str(path)],
+                [pflogsumm, str(path)],
+            ],
+            args.repeat,
+        )
         _, own, ahead, events, found, lines, parsed, unrelated, issues = out.split()
         print(
             f"read_logs + deliveries: {ours_t:7.2f} s  peak {ours_rss / 1024:7.0f} MiB  "
@@ -157,15 +175,11 @@ def main() -> None:
             f"unrelated {unrelated} + issues {issues}; last run's CPU: {own} s correlating, "
             f"{ahead} s reading ahead)"
         )
-        stream_t, stream_rss, out2 = _median_run(
-            [sys.executable, "-c", STREAM, str(path)], args.repeat
-        )
         _, own2, ahead2, found2 = out2.split()
         print(
             f"deliveries (streaming): {stream_t:7.2f} s  peak {stream_rss / 1024:7.0f} MiB  "
             f"({found2} deliveries; last run's CPU: {own2} s correlating, {ahead2} s reading ahead)"
         )
-        pf_t, pf_rss, _ = _median_run([pflogsumm, str(path)], args.repeat)
         print(f"pflogsumm:              {pf_t:7.2f} s  peak {pf_rss / 1024:7.0f} MiB")
         for name, took in (
             ("read_logs + deliveries", ours_t),
