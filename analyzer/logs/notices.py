@@ -172,6 +172,8 @@ class NoticeBook:
 
     def apply(self, rows: list[DeliveryRow], first: int) -> None:
         """Give ``rows``, numbered from ``first`` on, their notice columns (in place)."""
+        if not rows:  # all handed over: nothing to look up among the columns of every row
+            return
         for index, (notice, of) in self.columns.items():
             if index >= first:
                 rows[index - first] = rows[index - first]._replace(
