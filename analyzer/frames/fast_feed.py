@@ -2,9 +2,10 @@
 
 The vectorised reader (``fast_postfix``) gives a block's events as Arrow columns; the lines it
 leaves are read one by one (``read_line``). ``FastSink`` feeds both, in line order, to the
-one ``Correlator`` (the reference of the per-line reader): queue bookkeeping and TLS session
-lines (handshakes and their failures) by value, straight from the columns; every other event
-as a ``TlsEvent`` record. Events and deliveries are kept as Arrow tables, block by block, and
+one ``Correlator`` (the reference of the per-line reader): queue bookkeeping, TLS session
+lines (handshakes and their failures), connections and bounce notices by value, straight
+from the columns; status lines and receipts as ``StatusLine`` tuples; every other event as a
+``TlsEvent`` record. Events and deliveries are kept as Arrow tables, block by block, and
 become frames once at the end.
 """
 
