@@ -36,6 +36,24 @@ from analyzer.logs.delivery_rows import (
     session_tls,
     trust_failure,
 )
+from analyzer.logs.members import (
+    CONNECT,
+    DELIVERED,
+    DELIVERY,
+    DISCONNECT,
+    INBOUND,
+    MESSAGE_ID,
+    NOT_SENT,
+    NOTIFICATION,
+    OUTBOUND,
+    POSTFIX,
+    QUEUED,
+    RECEIVED,
+    REJECTED,
+    REMOVED,
+    REPLAY,
+    TLS_KINDS,
+)
 from analyzer.logs.notices import NoticeBook, NoticeColumns
 from analyzer.logs.sessions import (
     SessionKey,
@@ -58,17 +76,6 @@ from analyzer.model.logs import (
 )
 
 FC = FailureCategory
-# Members read for every event, bound once as module globals: on Python 3.11 ``Outcome.DELIVERED``
-# goes through the hook of ``EnumType.__getattr__`` and costs about 65 ns, a global 8 ns
-# (timeit); a status line read about twenty of them.
-_DELIVERED, _NOT_SENT = Outcome.DELIVERED, (Outcome.DEFERRED, Outcome.BOUNCED)
-_INBOUND, _OUTBOUND = Direction.INBOUND, Direction.OUTBOUND
-_DELIVERY, _REPLAY = EventKind.DELIVERY, EventKind.REPLAY
-_RECEIVED, _REJECTED = EventKind.RECEIVED, EventKind.REJECTED
-_CONNECT, _DISCONNECT = EventKind.CONNECT, EventKind.DISCONNECT
-_MESSAGE_ID, _QUEUED, _REMOVED = EventKind.MESSAGE_ID, EventKind.QUEUED, EventKind.REMOVED
-_NOTIFICATION, _POSTFIX = EventKind.NOTIFICATION, Mta.POSTFIX
-_TLS_KINDS = (EventKind.TLS_ESTABLISHED, EventKind.TLS_REUSED)
 _NOISE_CATEGORIES = (FC.CONNECTION_LOST, FC.HANDSHAKE_FAILURE, None)
 # MTAs whose TLS lines and delivery lines are tied by process id (log-formats.md §2.1.8, §2.3)
 # or session id (OpenSMTPD, §2.5)
@@ -151,17 +158,17 @@ class Correlator:
         """Account for one event; return it, re-annotated when the session changes its meaning
         (a TLS error after a successful handshake of the same session is shutdown noise)."""
         kind = ev.kind
-        if kind in _TLS_KINDS:
+        if kind in TLS_KINDS:
             self._on_tls(ev)
         elif kind in _FAILURES:
             return self._on_failure(ev)
-        elif kind is _DELIVERY:
+        elif kind is DELIVERY:
             self.delivery(ev)
-        elif kind is _REPLAY:
+        elif kind is REPLAY:
             self._on_replay(ev)
-        elif kind is _RECEIVED:
+        elif kind is RECEIVED:
             self.received(ev)
-        elif kind is _REJECTED:
+        elif kind is REJECTED:
             by_pid = ev.mta in _PID_SESSIONS
             self._emit(ev, self._sessions.get(self._key(ev)) if by_pid else None, None)
         else:
@@ -170,24 +177,24 @@ class Correlator:
 
     def _on_bookkeeping(self, ev: TlsEvent) -> None:
         kind = ev.kind
-        if kind is _CONNECT:
+        if kind is CONNECT:
             self.connect(self._key(ev), ev.peer_ip, ev.direction)
-        elif kind is _DISCONNECT:
+        elif kind is DISCONNECT:
             self.disconnect(self._key(ev), ev.direction, ev.encrypted)
-        elif kind is _MESSAGE_ID and ev.queue_id:
+        elif kind is MESSAGE_ID and ev.queue_id:
             self.message_id(ev.host, ev.queue_id, ev.message_id)
-        elif kind is _QUEUED and ev.queue_id:
+        elif kind is QUEUED and ev.queue_id:
             self.queued(ev.host, ev.queue_id, ev.sender)
-        elif kind is _REMOVED:
+        elif kind is REMOVED:
             self.removed(ev.host, ev.queue_id)
-        elif kind is _NOTIFICATION:
+        elif kind is NOTIFICATION:
             self.notification(ev.host, ev.queue_id, ev.notice_queue_id, ev.detail, ev.timestamp)
 
     # The bookkeeping events, callable without a ``TlsEvent`` (the vectorised Postfix reader
     # feeds them from its columns).
     def connect(self, key: SessionKey, peer_ip: str, direction: Direction | None) -> None:
         """A ``CONNECT`` event on session ``key``: an inbound session starts afresh."""
-        if direction is not _OUTBOUND:
+        if direction is not OUTBOUND:
             self._session_at(key, peer_ip, reset=True)
 
     def disconnect(
@@ -195,7 +202,7 @@ class Correlator:
     ) -> None:
         """A ``DISCONNECT`` event on session ``key``: an inbound session ends, and its
         ``starttls=`` counters (``encrypted``) decide the messages it received."""
-        if direction is not _OUTBOUND:
+        if direction is not OUTBOUND:
             sess = self._sessions.pop(key, None)
             if sess is not None:
                 self._close(sess, encrypted)
@@ -242,7 +249,7 @@ class Correlator:
         peer_ip = facts.peer_ip
         self._tls_logged.add((host, service))
         sess = self._session_at(key, peer_ip)
-        if direction is not _INBOUND and (
+        if direction is not INBOUND and (
             new_connection or not _same_peer(sess.failure_ip, peer_ip)
         ):
             sess.failure, sess.failure_ip = None, ""  # a new connection
@@ -348,7 +355,7 @@ class Correlator:
         msg = self._message(ev.host, ev.queue_id)
         msg.sender = ev.sender or msg.sender
         msg.message_id = ev.message_id or msg.message_id
-        if ev.encrypted is not None or ev.tls_version is not None or ev.mta is not _POSTFIX:
+        if ev.encrypted is not None or ev.tls_version is not None or ev.mta is not POSTFIX:
             by_pid = ev.mta in _PID_SESSIONS
             self._emit(ev, self._sessions.get(self._key(ev)) if by_pid else None, None)
             return
@@ -375,7 +382,7 @@ class Correlator:
         if ev.encrypted:
             self._good_tls(ev.host, ev.peer_ip, ev.timestamp)
         # Exim lines carry their own TLS facts; its pid-less lines share no session
-        by_session = ev.kind is _DELIVERY and ev.mta in _PID_SESSIONS
+        by_session = ev.kind is DELIVERY and ev.mta in _PID_SESSIONS
         sess = self._sessions.get(self._key(ev)) if by_session else None
         self._emit(ev, sess, None)
 
@@ -385,7 +392,7 @@ class Correlator:
             return session_tls(ev)  # the line carries its own TLS facts (Exim X=, Sendmail)
         if sess is not None and sess.tls is not None and _same_peer(sess.tls.peer_ip, ev.peer_ip):
             return sess.tls
-        if ev.direction is _OUTBOUND and ev.peer_ip:
+        if ev.direction is OUTBOUND and ev.peer_ip:
             return self._proxy.get((ev.host, ev.peer_ip, ev.peer_port))
         return None
 
@@ -407,10 +414,10 @@ class Correlator:
         exceeded"; Postfix qmgr "expired"): the verdict of the last real attempt, restated."""
         if msg is None or msg.last is None or ev.peer_ip or ev.encrypted is not None:
             return False
-        if ev.outcome not in _NOT_SENT:
+        if ev.outcome not in NOT_SENT:
             return False
         restated = (
-            ev.kind is _REPLAY or not ev.recipient or any(text in ev.detail for text in _RESTATED)
+            ev.kind is REPLAY or not ev.recipient or any(text in ev.detail for text in _RESTATED)
         )
         if not restated:
             return False
@@ -433,14 +440,14 @@ class Correlator:
         tls = self._session_tls(ev, sess)
         failure = ev.failure_category
         sess_failure = _failure_for(sess, ev.peer_ip)
-        if sess_failure is not None and (ev.outcome is not _DELIVERED or tls is None):
+        if sess_failure is not None and (ev.outcome is not DELIVERED or tls is None):
             failure = more_specific(failure, sess_failure)
         failure = trust_failure(ev, tls, failure)
         encrypted = encrypted_of(
             ev, tls, counters, failure, sess_failure is not None, self._tls_logged
         )
         fallback: bool | None = False if encrypted is True else None
-        if ev.direction is _INBOUND and encrypted is not None:
+        if ev.direction is INBOUND and encrypted is not None:
             fallback = False  # a received session: what the client retried is not ours to see
         attempt = 1
         if msg is not None:
@@ -448,16 +455,16 @@ class Correlator:
             attempt = msg.attempts.get(rcpt, 0) + 1
             msg.attempts[rcpt] = attempt
             earlier = msg.failures.get(rcpt) or msg.failures.get("")
-            delivered_plain = ev.outcome is _DELIVERED and encrypted is False
+            delivered_plain = ev.outcome is DELIVERED and encrypted is False
             if delivered_plain and earlier is not None:
                 fallback, failure = True, earlier
             elif delivered_plain and failure is not None:
                 fallback = True  # same session: the handshake failed, then a plaintext retry
-            elif ev.outcome is not _DELIVERED:
+            elif ev.outcome is not DELIVERED:
                 fallback = False  # nothing was delivered, so nothing fell back
-            if failure is not None and ev.outcome in _NOT_SENT:
+            if failure is not None and ev.outcome in NOT_SENT:
                 msg.failures[rcpt] = failure
-        if ev.outcome is _DELIVERED and encrypted is True:
+        if ev.outcome is DELIVERED and encrypted is True:
             failure = encrypted_failure(ev, tls)
         known = (msg.message_id, msg.sender) if msg is not None else ("", "")
         row = self._append(

@@ -14,6 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from analyzer.logs.members import (
+    DELIVERED,
+    INBOUND,
+    NOT_SENT,
+    OUTBOUND,
+    POSTFIX,
+    UNTRUSTED,
+    UNVERIFIED,
+)
 from analyzer.logs.taxonomy import rfc8460
 from analyzer.model.common import TlsVersion
 from analyzer.model.logs import (
@@ -137,11 +146,6 @@ def session_tls(ev: DeliveryLine) -> SessionTls:
 
 
 FC = FailureCategory
-# Members read for every row, bound once as module globals: on Python 3.11 ``Outcome.DELIVERED``
-# goes through the hook of ``EnumType.__getattr__`` and costs about 65 ns, a global 8 ns.
-_DELIVERED, _NOT_SENT = Outcome.DELIVERED, (Outcome.DEFERRED, Outcome.BOUNCED)
-_INBOUND, _OUTBOUND = Direction.INBOUND, Direction.OUTBOUND
-_UNVERIFIED, _UNTRUSTED, _POSTFIX = FC.CERTIFICATE_UNVERIFIED, Trust.UNTRUSTED, Mta.POSTFIX
 # Postfix's own mapping of "Server certificate not verified" (log-formats.md §4.2, (P) rows):
 # a chain that verified ("Trusted") but was refused is a name mismatch, else untrusted.
 _UNVERIFIED_BY_TRUST = {
@@ -156,7 +160,7 @@ def trust_failure(
 ) -> FailureCategory | None:
     """``failure``, made precise by the trust word of a Postfix session when it is only
     ``certificate-unverified``."""
-    if failure is _UNVERIFIED and ev.mta is _POSTFIX and tls is not None and tls.trust is not None:
+    if failure is UNVERIFIED and ev.mta is POSTFIX and tls is not None and tls.trust is not None:
         return _UNVERIFIED_BY_TRUST.get(tls.trust, failure)
     return failure
 
@@ -164,8 +168,8 @@ def trust_failure(
 def encrypted_failure(ev: DeliveryLine, tls: SessionTls | None) -> FailureCategory | None:
     """The failure of a delivery that went encrypted: opportunistic TLS with an unverified
     chain is encrypted, certificate not verified; anything else is no failure."""
-    unverified = tls is not None and tls.trust is _UNTRUSTED and ev.direction is _OUTBOUND
-    return _UNVERIFIED if unverified else None
+    unverified = tls is not None and tls.trust is UNTRUSTED and ev.direction is OUTBOUND
+    return UNVERIFIED if unverified else None
 
 
 def encrypted_of(
@@ -186,11 +190,11 @@ def encrypted_of(
         return True
     if counters is not None:
         return counters
-    if failure is not None and ev.outcome in _NOT_SENT:
+    if failure is not None and ev.outcome in NOT_SENT:
         return False  # the attempt failed on TLS before any TLS session carried mail
     if handshake_failed:
         return False  # the handshake failed: whatever was sent went in plaintext
-    if ev.direction is _OUTBOUND and (ev.host, ev.service) in tls_logged:
+    if ev.direction is OUTBOUND and (ev.host, ev.service) in tls_logged:
         return False  # this process logs TLS, and logged none for this delivery
     return None
 
@@ -211,10 +215,10 @@ def delivery_row(
 ) -> DeliveryRow:
     """The row of status (or receipt) line ``ev`` carried by session ``tls``; ``known`` is the
     (Message-ID, sender) the correlator has for its queue id (``""`` when none)."""
-    inbound = ev.direction is _INBOUND
+    inbound = ev.direction is INBOUND
     rcpt = ev.recipient
     at = rcpt.rfind("@")
-    outcome = ev.outcome or _DELIVERED  # a receipt: the message was accepted
+    outcome = ev.outcome or DELIVERED  # a receipt: the message was accepted
     # by position, in the order of the fields, as one tuple: the class's own ``__new__`` is a
     # Python function (a frame per row), keywords cost twice as much again
     values = (
@@ -235,7 +239,7 @@ def delivery_row(
         outcome,
         fallback,
         failure,  # failure_category
-        None if outcome is _DELIVERED and encrypted else rfc8460(failure, ev.direction),
+        None if outcome is DELIVERED and encrypted else rfc8460(failure, ev.direction),
         attempt,
         ev.dsn,
         ev.detail,
