@@ -29,7 +29,7 @@ import pyarrow as pa
 from analyzer.api_logs import shared
 from analyzer.frames.fast_feed import FastSink
 from analyzer.frames.fast_postfix import BlockRead, FastPostfix, lines_of
-from analyzer.logs.joiner import Assembler, folded_lines
+from analyzer.logs.joiner import Assembler
 from analyzer.logs.prefix import PrefixContext
 from analyzer.model.common import IssueKind, ParseIssue
 from analyzer.sources import forked
@@ -198,26 +198,17 @@ def _blocks(
         # the longest line a block of split texts holds (``sources.logs._block``)
         longest = log_sources.MAX_LINE // 4
         arrow = lines_of(block.data, longest) if block.data else None
-        if arrow is not None:  # split by Arrow: no Python string per line
-            vector, lines = fast.read_text(arrow.slice(drop), first)
-            yield Block(size, drop, vector, lines, at.news())
-            continue
-        block = split_block(block, ctx.origin)
-        if block.texts is None:
+        if arrow is None:  # not plain text as a whole: split here, the lines read one by one
+            block = split_block(block, ctx.origin)
+            if block.texts is not None:  # (a block of one empty line)
+                arrow = pa.array(block.texts, pa.large_string())
+        if arrow is None:
             lines = [
                 (i.line_no, i.text) if isinstance(i, TextLine) else i for i in block.items[drop:]
             ]
             yield Block(size, drop, None, lines, at.news())
             continue
-        texts = block.texts[drop:]
-        folded = folded_lines(texts)
-        shown = texts
-        if folded:  # rsyslog folds repeats under the line's own tag: gap lines, read slowly
-            shown = list(texts)
-            for i in folded:
-                shown[i] = ""  # a line without a prefix, which the vectorised reader leaves
-        vector = fast.read(shown, first)
-        lines = [(first + i, texts[i]) for i in vector.slow]
+        vector, lines = fast.read_text(arrow.slice(drop), first)  # no Python string per line
         yield Block(size, drop, vector, lines, at.news())
 
 

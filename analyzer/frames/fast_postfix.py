@@ -179,9 +179,10 @@ class FastPostfix:
     def read_text(
         self, lines: pa.Array, first_line_no: int
     ) -> tuple[BlockRead, list[tuple[int, str] | ParseIssue]]:
-        """``read_lines`` of ``lines`` (Arrow text), the lines rsyslog wrote for folded
-        repeats left to the line-by-line reader (as ``logs.joiner.folded_lines`` finds them);
-        with the numbered texts of the lines left to it."""
+        """``read_lines`` of ``lines`` (Arrow text), with the numbered texts of the lines left
+        to the line-by-line reader. The lines holding ``logs.joiner.FOLDED_HINT`` are left to
+        it too: rsyslog writes a folded repeat under the repeated line's tag, a gap line the
+        vectorised reader would take for a line of its own."""
         folded = pc.match_substring(lines, FOLDED_HINT)
         shown = pc.if_else(folded, _EMPTY, lines) if folded.true_count else lines
         read = self.read_lines(shown, first_line_no)

@@ -43,8 +43,6 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import repeat
-from operator import contains
 
 from analyzer.logs.prefix import PrefixContext, parse_prefix
 from analyzer.logs.registry import dialect_for
@@ -158,14 +156,6 @@ def gap_reason(text: str, ctx: PrefixContext, line_no: int) -> str | None:
 
 def _maybe_gap(text: str) -> bool:
     return FOLDED_HINT in text or "rate-limiting" in text or "Suppressed " in text
-
-
-def folded_lines(texts: list[str]) -> list[int]:
-    """Indexes of the lines of ``texts`` that may be gap lines a Postfix-only reader would
-    take for its own (rsyslog writes ``message repeated`` under the repeated line's tag)."""
-    if not any(map(contains, texts, repeat(FOLDED_HINT))):  # one C loop in the usual case
-        return []
-    return [i for i, t in enumerate(texts) if FOLDED_HINT in t]
 
 
 def _is_exim(program: str) -> bool:
