@@ -7,10 +7,13 @@ parent that stops early does not leave the child waiting.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import mmap
 import os
+import platform
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pyarrow as pa
@@ -118,3 +121,42 @@ def test_a_parent_that_stops_early_leaves_no_child_waiting(
     produced.close()
     (child,) = started
     assert child.process.exitcode == 0  # it ended by itself, not terminated
+
+
+class _MallInfo2(ctypes.Structure):
+    # glibc malloc.h, struct mallinfo2 (glibc 2.33 and later)
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                     "uordblks", "fordblks", "keepcost")
+    ]  # fmt: skip
+
+
+def _mapped_while_holding(size: int) -> int:
+    """Bytes glibc holds in blocks mapped apart (``hblkhd``) while ``size`` bytes are held."""
+    info = ctypes.CDLL(None).mallinfo2
+    info.restype = _MallInfo2
+    held = bytearray(size)
+    mapped = int(info().hblkhd)
+    del held
+    return mapped
+
+
+def _report_mapped(send: Connection, size: int) -> None:
+    send.send(_mapped_while_holding(size))
+
+
+@pytest.mark.skipif(
+    platform.libc_ver()[0] != "glibc" or not hasattr(ctypes.CDLL(None), "mallinfo2"),
+    reason="glibc's allocator only",
+)
+def test_a_reading_child_keeps_the_large_blocks_it_frees_in_its_heap() -> None:
+    """A block of 64 MiB: glibc maps it apart by default (and unmaps it when freed, to fault
+    it in again for the next one); in a child it comes from the heap, which keeps it."""
+    size = 64 << 20
+    assert _mapped_while_holding(size) >= size  # this process: mapped apart
+    child = forked.start(_report_mapped, (size,), "measuring")
+    try:
+        assert child.recv() < size  # the child: from its heap
+    finally:
+        child.stop()

@@ -10,7 +10,9 @@ pipe. Memory stays bounded: a child waits while its pipe is full.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import platform
 import signal
 import traceback
 from collections.abc import Callable
@@ -94,6 +96,7 @@ def _run(
     # closes its own (else a child would wait on a full pipe until it is terminated)
     receive.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    keep_freed_memory()
     try:
         target(send, *args)
     except BrokenPipeError:
@@ -102,3 +105,34 @@ def _run(
         send.send(_Failure(traceback.format_exc()))
     finally:
         send.close()
+
+
+# glibc's mallopt parameters (malloc.h) and the values a reading child takes
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+_TUNING = (
+    (_M_MMAP_THRESHOLD, 256 << 20),
+    (_M_TRIM_THRESHOLD, 1 << 30),
+    (_M_TOP_PAD, 64 << 20),
+)
+
+
+def keep_freed_memory() -> bool:
+    """In a child: glibc's allocator keeps the memory freed for reuse instead of giving it
+    back to the system at once; whether it could be told so (glibc only).
+
+    A reading child allocates and frees blocks of many megabytes, the same sizes block after
+    block. By default glibc maps each large one afresh and unmaps it when freed, and trims the
+    top of its heap, so every block's memory is faulted in (and zeroed) again. On 2,000,376
+    benchmark lines the log reader's child took 480,000 page faults and 1.25 s of system
+    time; kept, 100,000 and 0.8 s (``/usr/bin/time``, three runs each). The child's memory
+    goes back to the system when it ends.
+    """
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    return all(mallopt(param, value) == 1 for param, value in _TUNING)
