@@ -211,7 +211,7 @@ def test_rows_already_handed_over_get_their_columns_by_row_number() -> None:
     assert rest == EXPECTED[8:]
     # the handed rows (numbers 0-7: lines 106, 199, 241, 289, 345, 371, 399, 400) get their
     # notice columns from ``notice_columns``, which the frame builder applies
-    assert {k: v for k, v in c.notice_columns.items() if k < 8} == dict.fromkeys(
+    assert {k: v for k, v in c.notice_columns.linked().items() if k < 8} == dict.fromkeys(
         range(8), (NDR, "")
     )
 
@@ -299,11 +299,12 @@ def test_notice_state_is_bounded() -> None:
             rfc8460_result_type=None, attempt=1, dsn="5.0.0", detail="", origin="o",
             line_no=i,
         )  # fmt: skip
-        book.stamp("h", row, i)
+        book.stamp("h", row)
         book.notice("h", qid, new, "sender non-delivery notification", None)
     assert max(len(book._rows), len(book._sent), len(book._of)) <= 50
     # every row got its notice (the columns are the output, one entry per linked row)
-    assert book.columns == {i: (f"{0xB00000 + i:X}", "") for i in range(5000)}
+    assert book.columns.linked() == {i: (f"{0xB00000 + i:X}", "") for i in range(5000)}
+    assert len(book.columns.notice_queue_id) == len(book.columns.notice_of) == 5000
 
 
 def test_deliveries_from_an_events_frame() -> None:

@@ -6,16 +6,14 @@ Issue 3 scope 6. TLS versions and ciphers are already normalised by the dialects
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from operator import itemgetter
+from collections.abc import Iterable
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from analyzer.frames.issues import ISSUES, issues_frame
 from analyzer.frames.schema import Column, Kind, Schema, build_frame, frame_time
+from analyzer.logs.notices import NoticeColumns
 from analyzer.model.logs import (
     Delivery,
     Direction,
@@ -147,30 +145,26 @@ def deliveries_frame(deliveries: Iterable[Delivery]) -> pd.DataFrame:
     return build_frame(DELIVERIES, deliveries, _delivery_row)
 
 
-def with_notice_columns(
-    frame: pd.DataFrame, columns: Mapping[int, tuple[str, str]]
-) -> pd.DataFrame:
+def with_notice_columns(frame: pd.DataFrame, columns: NoticeColumns) -> pd.DataFrame:
     """``frame`` (deliveries, rows in the order the correlator emitted them, just built) with
-    the notice columns ``notice_queue_id`` and ``notice_of`` of the rows numbered in
-    ``columns`` (``Correlator.notice_columns``); the two columns are replaced in place, with
-    Arrow's masked replace: no copy of the frame, no Python object per row."""
-    if not columns or frame.empty:
+    the notice columns ``notice_queue_id`` and ``notice_of`` of its rows from ``columns``
+    (``Correlator.notice_columns``, one value per row emitted); the two columns are replaced
+    in place, made by Arrow from the lists: no copy of the frame."""
+    if frame.empty:
         return frame
-    at = np.fromiter(columns.keys(), dtype=np.int64, count=len(columns))
-    order = np.argsort(at, kind="stable")
-    order = order[at[order] < len(frame)]
-    mask = np.zeros(len(frame), dtype=np.bool_)
-    mask[at[order]] = True
-    pairs = list(columns.values())
-    taken = pa.array(order)
-    for j, name in enumerate(("notice_queue_id", "notice_of")):
+    n = len(frame)
+    for name, values in (
+        ("notice_queue_id", columns.notice_queue_id),
+        ("notice_of", columns.notice_of),
+    ):
         old = pa.array(frame[name].array)
         if isinstance(old, pa.ChunkedArray):
             old = old.combine_chunks()
-        new = pa.array(list(map(itemgetter(j), pairs)), type=old.type).take(taken)
-        frame[name] = pd.array(
-            pc.replace_with_mask(old, pa.array(mask), new), dtype=frame[name].dtype
-        )
+        given = min(n, len(values))
+        new = pa.array(values[:given], type=old.type)
+        if given < n:  # rows the correlator did not emit: as they are
+            new = pa.concat_arrays([new, old.slice(given)])
+        frame[name] = pd.array(new, dtype=frame[name].dtype)
     return frame
 
 

@@ -114,8 +114,8 @@ class Correlator:
 
     @property
     def notice_columns(self) -> NoticeColumns:
-        """The notice columns (``notice_queue_id``, ``notice_of``) of every row that has any,
-        by row number counted over all rows, handed over or not (``analyzer.logs.notices``).
+        """The notice columns (``notice_queue_id``, ``notice_of``) of every row, by row
+        number counted over all rows, handed over or not (``analyzer.logs.notices``).
         ``finish`` applies them to the rows it returns; a caller of ``take`` applies them
         to the rows it took."""
         return self._notices.columns
@@ -427,7 +427,7 @@ class Correlator:
         return True
 
     def _append(self, host: str, row: DeliveryRow) -> DeliveryRow:
-        self._notices.stamp(host, row, self._handed + len(self._rows))
+        self._notices.stamp(host, row)
         self._rows.append(row)
         return row
 
