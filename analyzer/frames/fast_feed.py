@@ -31,6 +31,7 @@ from analyzer.frames.arrow_rows import (
 )
 from analyzer.frames.fast_postfix import BlockRead
 from analyzer.frames.logs import DELIVERIES, EVENTS, events_frame, with_notice_columns
+from analyzer.frames.schema import Kind
 from analyzer.logs.correlate import Correlator, SessionTls, as_noise
 from analyzer.logs.delivery_rows import StatusLine
 from analyzer.logs.joiner import Assembler
@@ -78,14 +79,20 @@ _STATUS_ARGS = [
 ]
 _STATUS_COLUMNS = tuple(name for name in _STATUS_ARGS if name != "timestamp")  # from the table
 _new_tuple = tuple.__new__
-# Text columns of few distinct values, read as one string object per value: the correlator's
-# keys hash them over and over, and a string computes its hash once.
-_FEW = frozenset({"host", "service", "event"})
+# Columns read as one Python object per distinct value of a block (every text column but the
+# raw lines, and the process ids): most values recur (hosts, peers, senders, status texts, a
+# queue id on each of its message's lines), and the correlator's keys hash them over and
+# over; a string computes its hash once, and an equal key found by identity is not compared.
+# Far fewer objects are made, too. The consumer's CPU on the 200,000-line benchmark log went
+# from 0.52 s to 0.45 s (median of 3) against reading only hosts, tags and kinds this way.
+_SHARED = frozenset(
+    {c.name for c in EVENTS.columns if c.kind is Kind.STRING and c.name != "raw"} | {"pid"}
+)
 
 
 def _pylist(column: pa.ChunkedArray | pa.Array, conv: Callable[[str], object] | None) -> list[Any]:
     """The values of ``column``, as members of the enum ``conv`` when given (or as ``conv``
-    of each distinct value: ``str`` gives one object per value)."""
+    of each distinct value: ``_same`` gives one object per distinct value)."""
     if column.null_count == len(column):
         return [None] * len(column)
     if conv is None:
@@ -100,6 +107,11 @@ def _pylist(column: pa.ChunkedArray | pa.Array, conv: Callable[[str], object] | 
     return mapped
 
 
+def _same(value: object) -> object:
+    """A value as it is (``_pylist``: one object per distinct value)."""
+    return value
+
+
 def _objects(values: list[Any]) -> np.ndarray[Any, np.dtype[np.object_]]:
     """``values`` as a numpy array of objects, each value as it is."""
     out = np.empty(len(values), dtype=object)
@@ -109,7 +121,7 @@ def _objects(values: list[Any]) -> np.ndarray[Any, np.dtype[np.object_]]:
 
 def _conv(name: str) -> Callable[[str], object] | None:
     """How ``_pylist`` reads the column ``name``."""
-    return ENUMS.get(name) or (str if name in _FEW else None)
+    return ENUMS.get(name) or (_same if name in _SHARED else None)
 
 
 def materialise(table: pa.Table, stamps: list[object]) -> list[TlsEvent]:
