@@ -32,6 +32,7 @@ value of a block. ``tests/test_logs_fastpath.py`` checks both readers give equal
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -135,18 +136,45 @@ _EMPTY = pa.scalar("", pa.large_string())
 
 
 def lines_of(data: bytes, longest: int) -> pa.Array | None:
-    """The lines of ``data`` (text without ``\\r``, lines ended by ``\\n``, the last one's
-    left out) as an Arrow text array, split by Arrow; None when ``data`` is not valid UTF-8
-    or a line has more than ``longest`` characters (the caller then splits it line by line).
-    Four times as fast as decoding and splitting in Python and converting the strings."""
-    parts = pc.list_flatten(pc.split_pattern(pa.array([data], pa.large_binary()), b"\n"))
+    """The lines of ``data`` (text without ``\r``, lines ended by ``\n``, the last one's
+    left out) as an Arrow text array; None when ``data`` is not valid UTF-8 or a line has
+    more than ``longest`` characters (the caller then splits it line by line).
+
+    The array is made from its buffers: the text without its newlines (one ``replace``),
+    and the offsets of the lines found from the newlines' positions, each moved back by the
+    newlines before it. On 12 MiB of benchmark lines this takes 8 ms, against 37 ms for
+    Arrow's ``split_pattern`` (which copies every line into a list array and flattens it),
+    and Python's split and conversion are slower still."""
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NEWLINE)
+    text = data.replace(b"\n", b"")
+    offsets = np.empty(len(newlines) + 2, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:-1] = newlines - np.arange(len(newlines), dtype=np.int64)
+    offsets[-1] = len(text)
+    raw = pa.Array.from_buffers(
+        pa.large_binary(), len(newlines) + 1, [None, pa.py_buffer(offsets), pa.py_buffer(text)]
+    )
     try:
-        lines = parts.cast(pa.large_string())  # checks UTF-8
+        lines = raw.cast(pa.large_string())  # checks UTF-8
     except pa.ArrowInvalid:
         return None
-    if len(lines) and pc.max(pc.utf8_length(lines)).as_py() > longest:
+    # characters are never more than bytes: most blocks are decided by the offsets alone
+    if int(np.diff(offsets).max()) > longest and pc.max(pc.utf8_length(lines)).as_py() > longest:
         return None
     return lines
+
+
+_NEWLINE = ord("\n")
+_FOLDED = re.compile(re.escape(FOLDED_HINT.encode()))
+
+
+def _may_hold(lines: pa.Array, pattern: re.Pattern[bytes]) -> bool:
+    """Whether a line of ``lines`` may match ``pattern``: the text buffer the lines are cut
+    from does (it may hold more than them: a slice's neighbours). One search of the buffer
+    costs a quarter of Arrow's search line by line."""
+    buffers = lines.buffers() if isinstance(lines, pa.Array) else [None]
+    data = buffers[-1]
+    return data is None or pattern.search(memoryview(data)) is not None
 
 
 class FastPostfix:
@@ -183,8 +211,10 @@ class FastPostfix:
         to the line-by-line reader. The lines holding ``logs.joiner.FOLDED_HINT`` are left to
         it too: rsyslog writes a folded repeat under the repeated line's tag, a gap line the
         vectorised reader would take for a line of its own."""
-        folded = pc.match_substring(lines, FOLDED_HINT)
-        shown = pc.if_else(folded, _EMPTY, lines) if folded.true_count else lines
+        shown = lines
+        if _may_hold(lines, _FOLDED):  # seldom: one search of the text first
+            folded = pc.match_substring(lines, FOLDED_HINT)
+            shown = pc.if_else(folded, _EMPTY, lines) if folded.true_count else lines
         read = self.read_lines(shown, first_line_no)
         texts = lines.take(pa.array(read.slow, pa.int64())).to_pylist()
         numbers = [first_line_no + i for i in read.slow]
