@@ -180,8 +180,8 @@ def test_status_lines_are_the_records_fields_by_name() -> None:
     kinds = read.events["event"].to_pylist()
     rows = [i for i, k in enumerate(kinds) if k == "delivery"]
     assert len(rows) == 121  # the status lines of the lab run (qmgr "expired" ones too)
-    got = fast_feed._status_lines(read.events, rows, read.stamps)
-    records = fast_feed.materialise(read.events, read.stamps)
+    got = fast_feed._status_lines(read.events, rows, read.stamps.as_list())
+    records = fast_feed.materialise(read.events, read.stamps.as_list())
     for line, i in zip(got, rows, strict=True):
         record = records[i]
         assert all(getattr(record, name) == value for name, value in line._asdict().items())

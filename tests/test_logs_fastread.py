@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import analyzer.sources.logs as sources
 from analyzer.api_logs import read_logs_result
-from analyzer.frames.fast_postfix import FastPostfix, _Groups, lines_of
+from analyzer.frames.fast_postfix import FastPostfix, Stamps, _Groups, lines_of
 from analyzer.logs.prefix import PrefixContext
 from analyzer.model.common import ParseIssue
 from analyzer.sources.logs import TextLine, iter_blocks, iter_lines, split_block
@@ -208,7 +208,7 @@ def test_block_of_every_kind(tmp_path: Path) -> None:
         "lost connection after STARTTLS",
         "ehlo=1 starttls=1 quit=1 commands=3",
     ]
-    assert [str(s) for s in read.stamps[-2:]] == [
+    assert [str(s) for s in read.stamps.as_list()[-2:]] == [
         "2026-11-27 21:28:44+00:00",
         "2026-11-27 21:28:44.797405+00:00",
     ]
@@ -223,3 +223,13 @@ def test_block_of_every_kind(tmp_path: Path) -> None:
     fast = read_logs_result(log)
     assert fast.counts == slow.counts
     assert fast.events.equals(slow.events)
+
+
+def test_stamps_are_held_once_each_and_read_row_by_row() -> None:
+    early, late = datetime(2026, 11, 27, 21, 28, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC)
+    stamps = Stamps([early, late, None], np.array([1, 0, 1, 2], dtype=np.int32))
+    assert stamps.as_list() == [late, early, late, None]
+    assert (len(stamps), stamps[0], stamps[3]) == (4, late, None)
+    # equal by the stamps of the rows, however they are held
+    assert stamps == Stamps([late, early, None], np.array([0, 1, 0, 2]))
+    assert stamps != Stamps([late, early, None], np.array([0, 1, 0, 0]))

@@ -318,15 +318,15 @@ def feed_block(
     vectorised rows it re-annotated (shutdown noise), and the indexes of those rows.
     """
     table = read.events
+    stamps = read.stamps.as_list()
     kinds, rows = _kinds(table)
-    events = _records(table, rows["material"], read.stamps)
-    statuses = iter(_status_lines(table, rows["status"], read.stamps))
+    events = _records(table, rows["material"], stamps)
+    statuses = iter(_status_lines(table, rows["status"], stamps))
     sessions = _Sessions.of(table, rows["session"])
     links = _Links.of(table, rows["link"])
     # the bookkeeping rows' values, in their order (a sender only for "queued", and so on)
     hosts, qids, values = _subset(table, rows["book"], ("host", "queue_id", "sender"))
     mids = iter(_subset(table, rows["mid"], ("message_id",))[0])
-    stamps = read.stamps
     fed: list[TlsEvent] = []
     dropped: list[int] = []
     feed = correlator.feed
