@@ -331,7 +331,9 @@ class FastPostfix:
                 pa.array([frame_time(u) for u in uniq], pa.timestamp("ns", tz="UTC")), enc.indices
             ),
             "host": pre.field("host").take(take),
-            "mta": _constant("postfix", n),
+            "mta": pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(n, dtype=np.int32)), pa.array(["postfix"], pa.large_string())
+            ),
             "service": pre.field("prog").take(take),
             "pid": pc.cast(null_if_empty(pre.field("pid").take(take)), pa.int64()),
             "source": _constant(self.ctx.origin, n),
@@ -372,26 +374,39 @@ class _Gather:
             if isinstance(values, pa.Array) and len(at) == n and (at[1:] > at[:-1]).all():
                 return values  # one part, every row, in order
         index = np.full(n, -1, dtype=np.int64)
+        text = kind.value_type if pa.types.is_dictionary(kind) else kind  # of the pieces
         pieces: list[pa.Array] = []
         size = 0
         for i, values in got.items():
             at = self.at[i]
             if isinstance(values, str | bool):
                 index[at] = size
-                piece = pa.array([values], kind)
+                piece = pa.array([values], text)
             elif isinstance(values, Coded):  # its distinct values, and where each row's is
                 index[at] = values.codes + size
                 piece = values.values
             else:
                 index[at] = np.arange(size, size + len(at))
                 piece = values
-            pieces.append(piece.cast(kind) if piece.type != kind else piece)
+            pieces.append(piece.cast(text) if piece.type != text else piece)
             size += len(piece)
         gaps = index < 0
         if gaps.any():
             index[gaps] = size
-            pieces.append(pa.array([default], kind))
-        return pa.concat_arrays(pieces).take(pa.array(index))
+            pieces.append(pa.array([default], text))
+        joined = pa.concat_arrays(pieces)
+        if not pa.types.is_dictionary(kind):
+            return joined.take(pa.array(index))
+        # the pieces are the values, the index the codes; a row whose value is null has a
+        # null code (Arrow unifies no dictionary holding nulls: they are left out)
+        missing = None
+        if joined.null_count:
+            null = _bools(joined.is_null())
+            missing = null[index]
+            index = (np.cumsum(~null) - 1)[index]  # where each value is once nulls are out
+            joined = joined.filter(pa.array(~null))
+        codes = pa.array(index, kind.index_type, mask=missing)
+        return pa.DictionaryArray.from_arrays(codes, joined)
 
 
 def _bools(arr: pa.Array) -> Any:
