@@ -375,7 +375,7 @@ def fast_read(
         plan = _plan(_as_list(inputs), zone, issues)
         # without an events frame no raw line is wanted: the correlator reads none
         if can_read_ahead(plan, workers):
-            produced = ahead(plan, zone, keep_events)
+            produced = ahead(plan, zone, keep_events, sink.spare)
         else:
             produced = steps(plan, zone, keep_events)
         consume(produced, sink, counts, progress)

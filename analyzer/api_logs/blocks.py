@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from multiprocessing.connection import Connection
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 
@@ -313,17 +313,24 @@ def can_read_ahead(plan: list[LogFile | Stream], workers: int | None) -> bool:
     return (os.cpu_count() or 1) > 1 and size >= AHEAD_MIN
 
 
-def ahead(plan: list[LogFile | Stream], zone: tzinfo, raw: bool = True) -> Iterator[Step]:
+def ahead(
+    plan: list[LogFile | Stream],
+    zone: tzinfo,
+    raw: bool = True,
+    spare: Callable[[], bool] | None = None,
+) -> Iterator[Step]:
     """``steps(plan, zone, raw)``, produced in a child process while the caller consumes them.
 
     The blocks' events tables come in shared memory (``shared.TableChannel``) where the
-    system has it, the rest of each step over the pipe."""
+    system has it, the rest of each step over the pipe. While the next step is not there
+    yet, ``spare`` (if given) is called until it says it has nothing left to do: work the
+    caller would do at the end anyway (``FastSink.spare``)."""
     tables = shared.channel()
     child = forked.start(_produce, (plan, zone, raw, tables), "reading the logs")
     if tables is not None:
         tables.in_parent()
     try:
-        while (message := child.recv()) is not None:
+        while (message := _next(child, spare)) is not None:
             if isinstance(message, _SharedBlock):
                 assert tables is not None
                 message = message.block(tables)
@@ -332,6 +339,13 @@ def ahead(plan: list[LogFile | Stream], zone: tzinfo, raw: bool = True) -> Itera
         if tables is not None:
             tables.close()
         child.stop()
+
+
+def _next(child: forked.Child, spare: Callable[[], bool] | None) -> Any:
+    """The child's next message; ``spare`` work done while none has come."""
+    while spare is not None and not child.poll() and spare():
+        pass
+    return child.recv()
 
 
 @dataclass(frozen=True, slots=True)

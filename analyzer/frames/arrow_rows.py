@@ -179,20 +179,62 @@ def _category_codes(chunk: pa.Array, categories: pa.Array) -> pa.Array:
     return pc.index_in(chunk, value_set=categories)
 
 
+class FrameParts:
+    """The frame of ``schema`` that ``frame_of`` gives, made a table at a time: each table's
+    columns are converted as it is added (category codes, numbers and their masks, texts as
+    they are), and ``frame`` joins the parts. A caller that waits now and then (for the
+    reading process) converts its tables while it waits, instead of all of them at the end.
+    """
+
+    def __init__(self, schema: Schema, types: pa.Schema) -> None:
+        """``types``: the Arrow types of the tables that will be added."""
+        self.schema = schema
+        self.types = types
+        self._parts: list[list[Any]] = [[] for _ in schema.columns]
+        self._categories = [
+            pa.array(list(_categories(col)), pa.large_string())
+            if col.kind in (Kind.CATEGORY, Kind.TLS_VERSION)
+            else None
+            for col in schema.columns
+        ]
+
+    def add(self, table: pa.Table) -> None:
+        """Convert the columns of ``table`` (of ``types``) and keep them."""
+        for at, col in enumerate(self.schema.columns):
+            parts = self._parts[at]
+            for chunk in table[col.name].chunks:
+                parts.append(self._part(at, chunk))
+
+    def _part(self, at: int, chunk: pa.Array) -> Any:
+        col, cats = self.schema.columns[at], self._categories[at]
+        if cats is not None:
+            return pc.fill_null(_category_codes(chunk, cats), -1).to_numpy().astype(np.int16)
+        if col.kind is Kind.STRING:
+            return chunk
+        return _numpy_part(col.kind, chunk)
+
+    def frame(self) -> pd.DataFrame:
+        """The frame of every row added (the parts are let go)."""
+        data: dict[str, Any] = {}
+        for at, col in enumerate(self.schema.columns):
+            parts = self._parts[at]
+            if not parts:
+                parts.append(self._part(at, pa.array([], self.types.field(col.name).type)))
+            if self._categories[at] is not None:
+                joined = np.concatenate(parts)
+                data[col.name] = pd.Categorical.from_codes(joined, dtype=_dtype(col))
+            elif col.kind is Kind.STRING:
+                kind = self.types.field(col.name).type
+                data[col.name] = pd.arrays.ArrowStringArray(pa.chunked_array(parts, kind))
+            else:
+                data[col.name] = _from_numpy(col.kind, parts)
+            self._parts[at] = []
+        # the columns are new arrays, in the schema's order: taken as they are, not copied
+        return pd.DataFrame(data, copy=False)
+
+
 def frame_of(schema: Schema, table: pa.Table) -> pd.DataFrame:
     """The frame ``build_frame`` gives for the same rows, from their Arrow columns."""
-    data: dict[str, Any] = {}
-    for col in schema.columns:
-        column = table[col.name]
-        chunks = column.chunks or [pa.array([], column.type)]
-        if col.kind in (Kind.CATEGORY, Kind.TLS_VERSION):
-            cats = pa.array(list(_categories(col)), pa.large_string())
-            codes = [pc.fill_null(_category_codes(c, cats), -1) for c in chunks]
-            joined = np.concatenate([c.to_numpy().astype(np.int16) for c in codes])
-            data[col.name] = pd.Categorical.from_codes(joined, dtype=_dtype(col))
-        elif col.kind is Kind.STRING:
-            data[col.name] = pd.arrays.ArrowStringArray(pa.chunked_array(chunks, column.type))
-        else:
-            data[col.name] = _from_numpy(col.kind, [_numpy_part(col.kind, c) for c in chunks])
-    # the columns are new arrays, in the schema's order: taken as they are, not copied
-    return pd.DataFrame(data, copy=False)
+    parts = FrameParts(schema, table.schema)
+    parts.add(table)
+    return parts.frame()

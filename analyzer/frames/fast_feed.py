@@ -11,6 +11,7 @@ become frames once at the end.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -22,18 +23,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analyzer.frames.arrow_rows import (
+    DELIVERY_TYPES,
     EVENT_TYPES,
+    FrameParts,
     build_records,
     deliveries_table,
     events_table,
-    frame_of,
     take_rows,
 )
 from analyzer.frames.fast_postfix import BlockRead
 from analyzer.frames.logs import DELIVERIES, EVENTS, events_frame, with_notice_columns
 from analyzer.frames.schema import Kind
 from analyzer.logs.correlate import Correlator, SessionTls, as_noise
-from analyzer.logs.delivery_rows import StatusLine
+from analyzer.logs.delivery_rows import DeliveryRow, StatusLine
 from analyzer.logs.joiner import Assembler
 from analyzer.logs.prefix import PrefixContext
 from analyzer.logs.registry import LineResult, read_line
@@ -377,6 +379,11 @@ def feed_block(
     return fed, dropped
 
 
+# Delivery rows held as tuples at most (beyond them, converted at once): a bound on the
+# memory that waiting for spare time may take.
+WAITING_ROWS = 200_000
+
+
 @dataclass(slots=True)
 class FastSink:
     """Where the blocks of a vectorised read go, and their line accounting.
@@ -396,8 +403,12 @@ class FastSink:
     parsed: int = 0
     unrelated: int = 0
     issue_lines: int = 0
-    _tables: list[pa.Table] = field(default_factory=list)
-    _found: list[pa.Table] = field(default_factory=list)
+    # events tables and delivery rows not converted yet (``spare``), and what they became
+    _tables: deque[pa.Table] = field(default_factory=deque)
+    _rows: deque[list[DeliveryRow]] = field(default_factory=deque)
+    _waiting: int = 0  # delivery rows in ``_rows``
+    _events: FrameParts = field(default_factory=lambda: FrameParts(EVENTS, EVENT_TYPES))
+    _found: FrameParts = field(default_factory=lambda: FrameParts(DELIVERIES, DELIVERY_TYPES))
 
     def slow(
         self,
@@ -453,8 +464,29 @@ class FastSink:
         """Correlate one block: what the vectorised reader read (if any) and ``slow``."""
         self._block(read, slow)
         taken = self.correlator.take_rows()
-        if taken:  # deliveries held as Arrow columns, not records, as they come
-            self._found.append(deliveries_table(taken))
+        if taken:  # deliveries become Arrow columns later (``spare``), not records
+            self._rows.append(taken)
+            self._waiting += len(taken)
+            while self._waiting > WAITING_ROWS:
+                self._convert_rows()
+
+    def spare(self) -> bool:
+        """Convert what waits for it (delivery rows to Arrow columns, events tables to frame
+        parts), a block's worth; whether there was any. For the times the caller would
+        otherwise wait (``blocks.ahead``): the work is done all the same, but not at the end,
+        when nothing else can run alongside it."""
+        if self._rows:
+            self._convert_rows()
+        elif self._tables:
+            self._events.add(self._tables.popleft())
+        else:
+            return False
+        return True
+
+    def _convert_rows(self) -> None:
+        rows = self._rows.popleft()
+        self._waiting -= len(rows)
+        self._found.add(deliveries_table(rows))
 
     def _block(self, read: BlockRead | None, slow: list[TlsEvent]) -> None:
         if read is None:
@@ -479,16 +511,16 @@ class FastSink:
 
     def finish(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The events frame (empty unless ``keep_events``) and the deliveries frame."""
-        self._found.append(deliveries_table(self.correlator.finish_rows()))
-        found = frame_of(DELIVERIES, pa.concat_tables(self._found))
-        found = with_notice_columns(found, self.correlator.notice_columns)
-        self._found.clear()
+        self._rows.append(self.correlator.finish_rows())
+        while self._rows:
+            self._convert_rows()
+        found = with_notice_columns(self._found.frame(), self.correlator.notice_columns)
         if not self.keep_events:
+            self._tables.clear()
             return events_frame([]), found
-        table = pa.concat_tables(self._tables) if self._tables else EVENT_TYPES.empty_table()
-        self._tables.clear()
-        frame = frame_of(EVENTS, table)
-        del table
+        while self._tables:
+            self._events.add(self._tables.popleft())
+        frame = self._events.frame()
         if self.correlator.revisions:
             frame = _revise(frame, self.correlator.revisions)
         return frame, found
