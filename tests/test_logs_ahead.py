@@ -16,14 +16,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import pandas as pd
 import pandas.testing as pdt
 import pyarrow as pa
 import pytest
 
 from analyzer.api_logs import LogReadResult, blocks, deliveries, read_logs_result
 from analyzer.api_logs.blocks import AHEAD_MIN, Stream, can_read_ahead
-from analyzer.frames import arrow_rows
+from analyzer.frames import arrow_rows, fast_feed
+from analyzer.frames.fast_feed import FastSink
 from analyzer.frames.fast_postfix import FastPostfix
+from analyzer.sources import logs as log_sources
 from analyzer.sources.logs import LogFile, describe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,3 +198,53 @@ def test_steps_without_raw_lines() -> None:
     assert one.events.drop_columns(["raw"]).equals(two.events.drop_columns(["raw"]))
     assert (one.stamps, one.slow, one.unrelated) == (two.stamps, two.slow, two.unrelated)
     pdt.assert_frame_equal(deliveries(LOGS[0], workers=1), read_logs_result(LOGS[0]).deliveries)
+
+
+def test_spare_time_work_gives_the_same_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Delivery rows and events tables converted while the consumer would wait
+    (``FastSink.spare``, called before each step here), or at once past ``WAITING_ROWS``,
+    give the frames of converting them all at the end; ``spare`` says when nothing is left."""
+    monkeypatch.setattr(log_sources, "BLOCK", 8192)  # the lab logs in dozens of blocks
+    monkeypatch.setattr(log_sources, "FIRST_BLOCK", 8192)
+    plan: list[LogFile | blocks.Stream] = [describe(p) for p in LOGS]
+    steps = list(blocks.steps(plan, UTC))
+    assert sum(isinstance(s, blocks.Block) for s in steps) > 20
+
+    def frames(every_step: bool) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[bool, bool]]]:
+        sink = FastSink(True, [])
+        consumer = blocks._Consumer(sink, blocks.LineCounts(), None)
+        done = []
+        for step in steps:
+            if every_step:
+                worked = sink.spare()
+                while sink.spare():
+                    pass
+                done.append((worked, sink.spare()))
+            consumer.take(step)
+        return (*sink.finish(), done)
+
+    at_end = frames(False)
+    spared = frames(True)
+    pdt.assert_frame_equal(spared[0], at_end[0])
+    pdt.assert_frame_equal(spared[1], at_end[1])
+    assert sum(worked for worked, _ in spared[2]) > 20  # most blocks left work to spare
+    assert {left for _, left in spared[2]} == {False}  # all done before the next step came
+    assert (len(at_end[0]), len(at_end[1])) == (1719, 677)
+    monkeypatch.setattr(fast_feed, "WAITING_ROWS", 1)  # rows converted as they come
+    pdt.assert_frame_equal(frames(False)[1], at_end[1])
+
+
+def test_the_consumer_spares_its_waits_for_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the reading process has sent nothing yet, ``ahead`` hands the time to the
+    sink's ``spare`` (the child takes a moment to start: at least then)."""
+    calls: list[bool] = []
+    spare = FastSink.spare
+
+    def counted(self: FastSink) -> bool:
+        calls.append(spare(self))
+        return calls[-1]
+
+    monkeypatch.setattr(FastSink, "spare", counted)
+    assert_same(read_logs_result(LOGS, workers=1), read_logs_result(LOGS, workers=2))
+    assert calls
+    assert calls.count(False) >= 1

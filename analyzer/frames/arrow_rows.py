@@ -1,8 +1,10 @@
 """Frames built from Arrow columns: the ``EVENTS`` and ``DELIVERIES`` columns of records as
-Arrow tables (category columns as text), and the frame ``build_frame`` gives for them.
+Arrow tables (category columns as text, or as dictionary arrays: ``CODED``), and the frame
+``build_frame`` gives for them.
 
 The vectorised Postfix reader holds its rows as Arrow tables, block by block; ``frame_of``
-turns them into the same columns and dtypes as ``analyzer.frames.schema.build_frame``.
+(or ``FrameParts``, a table at a time) turns them into the same columns and dtypes as
+``analyzer.frames.schema.build_frame``.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ leaves are read one by one (``read_line``). ``FastSink`` feeds both, in line ord
 one ``Correlator`` (the reference of the per-line reader): queue bookkeeping, TLS session
 lines (handshakes and their failures), connections and bounce notices by value, straight
 from the columns; status lines and receipts as ``StatusLine`` tuples; every other event as a
-``TlsEvent`` record. Events and deliveries are kept as Arrow tables, block by block, and
-become frames once at the end.
+``TlsEvent`` record. Events tables and delivery rows become frame parts (``FrameParts``)
+block by block, while the reading process has nothing ready (``FastSink.spare``), and the
+frames are joined at the end.
 """
 
 from __future__ import annotations
