@@ -197,7 +197,7 @@ def _blocks(
         first = block.first_line_no + drop
         # the longest line a block of split texts holds (``sources.logs._block``)
         longest = log_sources.MAX_LINE // 4
-        arrow = lines_of(block.data, longest) if block.data else None
+        arrow = lines_of(block.data, longest, block.newlines) if block.data else None
         if arrow is None:  # not plain text as a whole: split here, the lines read one by one
             block = split_block(block, ctx.origin)
             if block.texts is not None:  # (a block of one empty line)
@@ -208,7 +208,8 @@ def _blocks(
             ]
             yield Block(size, drop, None, lines, at.news())
             continue
-        vector, lines = fast.read_text(arrow.slice(drop), first)  # no Python string per line
+        # no Python string per line
+        vector, lines = fast.read_text(arrow.slice(drop), first, block.data or None)
         yield Block(size, drop, vector, lines, at.news())
 
 

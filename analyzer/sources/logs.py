@@ -14,10 +14,12 @@ import lzma
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+import numpy as np
 
 from analyzer.model.common import IssueKind, ParseIssue, clip
 
@@ -170,6 +172,7 @@ def order_by_time(
 
 
 # Bytes that occur in text; what is left after deleting them is binary junk.
+_NEWLINE = ord("\n")
 _TEXT = bytes(range(0x20, 0x7F)) + b"\t\r\n\x0b\x0c" + bytes(range(0x80, 0x100))
 
 
@@ -293,6 +296,8 @@ class LineBlock:
             ``texts`` None; ``split_block`` gives the block as ``split=True`` does.
         ended: whether the last line of ``data`` had its end-of-line.
         count: the number of lines of ``data``.
+        newlines: where the newlines of ``data`` are (a numpy array of offsets), found once
+            for counting its lines and for the caller that splits it (``lines_of``).
     """
 
     first_line_no: int
@@ -301,6 +306,7 @@ class LineBlock:
     data: bytes = b""
     ended: bool = True
     count: int = 0
+    newlines: Any = field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         if self.texts is not None:
@@ -336,7 +342,8 @@ def _block(body: bytes, ended: bool, first: int, origin: str, split: bool = True
     whole (``LineBlock.data``)."""
     clean = b"\r" not in body and not body.translate(None, _TEXT)
     if clean and not split and body:
-        return LineBlock(first, None, [], body, ended, body.count(b"\n") + 1)
+        newlines = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == _NEWLINE)
+        return LineBlock(first, None, [], body, ended, len(newlines) + 1, newlines)
     if clean:
         try:
             text = body.decode("utf-8")
