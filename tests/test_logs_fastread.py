@@ -229,7 +229,9 @@ def test_stamps_are_held_once_each_and_read_row_by_row() -> None:
     early, late = datetime(2026, 11, 27, 21, 28, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC)
     stamps = Stamps([early, late, None], np.array([1, 0, 1, 2], dtype=np.int32))
     assert stamps.as_list() == [late, early, late, None]
-    assert (len(stamps), stamps[0], stamps[3]) == (4, late, None)
+    assert (stamps.values, stamps.codes.tolist()) == ([early, late, None], [1, 0, 1, 2])
+    with pytest.raises(TypeError):  # compared by value: not hashable
+        hash(stamps)
     # equal by the stamps of the rows, however they are held
     assert stamps == Stamps([late, early, None], np.array([0, 1, 0, 2]))
     assert stamps != Stamps([late, early, None], np.array([0, 1, 0, 0]))

@@ -7,8 +7,8 @@ shared slots instead still cost it 1.3 s when it kept the tables (the events fra
 it faulting in fresh pages for the copies. ``TableChannel`` hands each table over in a
 memory file of its own (``memfd_create``): the child writes the table into it in Arrow's IPC
 format (by ``write`` calls: writing through a mapping of the file took a page fault per
-page, 190,000 on 2,000,376 lines) and passes the file descriptor over a Unix socket; the parent maps the file and reads
-the table from the mapping as it is. The pages are the ones the child wrote, and stay while
+page, 190,000 on 2,000,376 lines) and passes the file descriptor over a Unix socket; the
+parent maps the file and reads the table from the mapping as it is. The pages are the ones the child wrote, and stay while
 the parent's table uses them. The child waits for the parent through the pipe its other
 messages take, so memory stays bounded as before.
 """

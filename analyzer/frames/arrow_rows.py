@@ -195,7 +195,7 @@ class FrameParts:
         self._parts: list[list[Any]] = [[] for _ in schema.columns]
         self._categories = [
             pa.array(list(_categories(col)), pa.large_string())
-            if col.kind in (Kind.CATEGORY, Kind.TLS_VERSION)
+            if col.kind in _CODED_KINDS
             else None
             for col in schema.columns
         ]

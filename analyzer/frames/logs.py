@@ -152,19 +152,11 @@ def with_notice_columns(frame: pd.DataFrame, columns: NoticeColumns) -> pd.DataF
     in place, made by Arrow from the lists: no copy of the frame."""
     if frame.empty:
         return frame
-    n = len(frame)
     for name, values in (
         ("notice_queue_id", columns.notice_queue_id),
         ("notice_of", columns.notice_of),
     ):
-        old = pa.array(frame[name].array)
-        if isinstance(old, pa.ChunkedArray):
-            old = old.combine_chunks()
-        given = min(n, len(values))
-        new = pa.array(values[:given], type=old.type)
-        if given < n:  # rows the correlator did not emit: as they are
-            new = pa.concat_arrays([new, old.slice(given)])
-        frame[name] = pd.array(new, dtype=frame[name].dtype)
+        frame[name] = pd.array(pa.array(values, pa.large_string()), dtype=frame[name].dtype)
     return frame
 
 

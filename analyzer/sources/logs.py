@@ -295,9 +295,8 @@ class LineBlock:
             nor control bytes: its lines, not split (nor decoded, nor measured), and
             ``texts`` None; ``split_block`` gives the block as ``split=True`` does.
         ended: whether the last line of ``data`` had its end-of-line.
-        count: the number of lines of ``data``.
-        newlines: where the newlines of ``data`` are (a numpy array of offsets), found once
-            for counting its lines and for the caller that splits it (``lines_of``).
+        newlines: where the newlines of ``data`` are (``newline_offsets``), found once for
+            counting its lines and for the caller that splits it (``fast_postfix.lines_of``).
     """
 
     first_line_no: int
@@ -305,13 +304,17 @@ class LineBlock:
     items: list[TextLine | ParseIssue]
     data: bytes = b""
     ended: bool = True
-    count: int = 0
-    newlines: Any = field(default=None, compare=False, repr=False)
+    newlines: Any = field(default=None, compare=False, repr=False)  # (given by ``data``)
 
     def __len__(self) -> int:
         if self.texts is not None:
             return len(self.texts)
-        return self.count if self.data else len(self.items)
+        return len(self.newlines) + 1 if self.data else len(self.items)
+
+
+def newline_offsets(data: bytes) -> Any:
+    """Where the newlines of ``data`` are: a numpy array of their offsets."""
+    return np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NEWLINE)
 
 
 def _renumber(items: Iterable[TextLine | ParseIssue], offset: int) -> list[TextLine | ParseIssue]:
@@ -342,8 +345,7 @@ def _block(body: bytes, ended: bool, first: int, origin: str, split: bool = True
     whole (``LineBlock.data``)."""
     clean = b"\r" not in body and not body.translate(None, _TEXT)
     if clean and not split and body:
-        newlines = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == _NEWLINE)
-        return LineBlock(first, None, [], body, ended, len(newlines) + 1, newlines)
+        return LineBlock(first, None, [], body, ended, newline_offsets(body))
     if clean:
         try:
             text = body.decode("utf-8")
