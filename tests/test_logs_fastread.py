@@ -22,7 +22,13 @@ from analyzer.api_logs import read_logs_result
 from analyzer.frames.fast_postfix import FastPostfix, Stamps, _Groups, lines_of
 from analyzer.logs.prefix import PrefixContext
 from analyzer.model.common import ParseIssue
-from analyzer.sources.logs import TextLine, iter_blocks, iter_lines, split_block
+from analyzer.sources.logs import (
+    TextLine,
+    iter_blocks,
+    iter_lines,
+    newline_offsets,
+    split_block,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB_POSTFIX = ROOT / "sample_data" / "lab" / "postfix" / "mail.log"
@@ -100,7 +106,7 @@ def test_arrow_splits_lines_as_python_does(data: bytes, longest: int) -> None:
         texts = None
     if texts is not None and max(map(len, texts)) > longest:
         texts = None
-    lines = lines_of(data, longest)
+    lines = lines_of(data, longest, newline_offsets(data))
     assert (lines.to_pylist() if lines is not None else None) == texts
 
 
