@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import analyzer.sources.logs as sources
 from analyzer.api_logs import read_logs_result
-from analyzer.frames.fast_postfix import FastPostfix, Stamps, _Groups, lines_of
+from analyzer.frames.fast_postfix import FastPostfix, Stamps, _spans, lines_of
 from analyzer.logs.prefix import PrefixContext
 from analyzer.model.common import ParseIssue
 from analyzer.sources.logs import (
@@ -151,19 +151,18 @@ def test_blocks_read_what_lines_read(pieces: list[bytes], block: int, end: bool)
         assert _blocked(data, block) == _lines(data)
 
 
-def test_groups_cut_each_text_at_its_place() -> None:
+def test_spans_cut_each_text_at_its_own_place() -> None:
     texts = pa.array(["abcdef", "xy", "0123456789", "", "hello world"], pa.large_string())
-    keys = np.array([2, 1, 2, 0, 6])
-    groups = _Groups(keys)
-    rows = groups.rows(np.arange(5))
-    assert rows.tolist() == [3, 1, 0, 2, 4]  # by key, then in row order
-    ordered = texts.take(pa.array(rows))
-    assert groups.after(ordered).to_pylist() == ["", "y", "cdef", "23456789", "world"]
-    assert groups.after(ordered, 2).to_pylist() == ["", "", "ef", "456789", "rld"]
-    assert groups.before(ordered).to_pylist() == ["", "x", "ab", "01", "hello "]
-    one = _Groups(np.array([3, 3]))
-    assert one.order is None
-    assert one.after(pa.array(["abcd", "efgh"], pa.large_string())).to_pylist() == ["d", "h"]
+    # a sliced array: positions are in its data buffer, past the texts it does not show
+    shown = texts.slice(1)
+    start = np.frombuffer(shown.buffers()[1], dtype=np.int64)[shown.offset : shown.offset + 5]
+    begin = start[:-1] + np.array([1, 2, 0, 6])
+    assert _spans(shown, begin, start[1:]).to_pylist() == ["y", "23456789", "", "world"]
+    assert _spans(shown, start[:-1], begin).to_pylist() == ["x", "01", "", "hello "]
+    picked = _spans(shown, begin[[1, 3]], start[1:][[1, 3]])
+    assert picked.type == pa.large_string()
+    assert picked.to_pylist() == ["23456789", "world"]
+    assert _spans(shown, begin[:0], begin[:0]).to_pylist() == []
 
 
 # Lines of the lab's Postfix log (RFC 3339 stamps) and their RFC 3164 forms, with prefixes of

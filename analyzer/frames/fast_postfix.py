@@ -32,7 +32,6 @@ value of a block. ``tests/test_logs_fastpath.py`` checks both readers give equal
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +144,7 @@ class _Side:
     """The readable lines of a block with (or without) a queue id.
 
     Attributes:
-        rows: their indexes into the block, in the order of ``text`` (see ``_Groups``).
+        rows: their indexes into the block, in the order of ``text`` (ascending).
         text: what the shapes read of them: the text after the queue id's ``": "``, or
             the whole message.
         qid: their queue ids (None for the lines without one).
@@ -241,22 +240,21 @@ class FastPostfix:
     def read_lines(self, lines: pa.Array, first_line_no: int) -> BlockRead:
         """Read the lines ``lines`` (Arrow text, numbered from ``first_line_no``)."""
         pre, width = _prefixes(lines)
-        # Messages are cut from the lines a group of equal prefix widths at a time, so the
-        # rows are in that order from here on (the events are put in line order at the end).
         rows = np.flatnonzero(width >= 0)
-        keep = _Groups(width[rows])
-        rows = keep.rows(rows)
-        msg = keep.after(lines.take(pa.array(rows)))
+        offsets, _ = _layout(lines)
+        msg = _spans(lines, offsets[rows] + width[rows], offsets[rows + 1])
         plain = ~_bools(pc.starts_with(msg, "[ID "))
         if not plain.all():
             rows, msg = rows[plain], msg.filter(pa.array(plain))
         is_qid = _bools(pc.match_substring_regex(msg, QID))
-        # QID: the queue id holds no ":", so it ends at the message's first ":"
-        queued = msg.filter(pa.array(is_qid))
-        ends = _Groups(_ints(pc.find_substring(queued, ":")))
-        queued = queued.take(pa.array(ends.order)) if ends.order is not None else queued
+        # QID: the queue id holds no ":", so it ends at the message's first ":", and ": "
+        # follows it
+        queued = np.flatnonzero(is_qid)
+        starts, _ = _layout(msg)
+        begin, end = starts[queued], starts[queued + 1]
+        colon = begin + _ints(pc.find_substring(msg, ":"))[queued]
         sides = (
-            _Side(ends.rows(rows[is_qid]), ends.after(queued, 2), ends.before(queued)),
+            _Side(rows[queued], _spans(msg, colon + 2, end), _spans(msg, begin, colon)),
             _Side(rows[~is_qid], msg.filter(pa.array(~is_qid)), None),
         )
         quiet = np.zeros(len(lines), dtype=np.bool_)
@@ -464,41 +462,26 @@ def _layout(arr: pa.Array) -> tuple[Any, Any]:
     return at, np.frombuffer(data, dtype=np.uint8)[: at[-1]]
 
 
-_END = 1 << 40  # past the end of any line
+def _spans(texts: pa.Array, begin: Any, end: Any) -> pa.Array:
+    """The pieces ``[begin[i], end[i])`` of the bytes of ``texts`` (a large string array;
+    positions in its data buffer, as ``_layout`` gives them, ascending and not overlapping,
+    each piece within one text of plain ASCII), as a new array.
 
-
-class _Groups:
-    """Texts cut at one place each (``keys``, in characters), a group of equal keys at a time
-    (a block has few: its lines' prefixes differ in the tag and the pid's digits)."""
-
-    def __init__(self, keys: Any) -> None:
-        counts = np.bincount(keys) if len(keys) else np.zeros(1, dtype=np.int64)
-        self.keys = np.flatnonzero(counts)
-        self.order = np.argsort(keys, kind="stable") if len(self.keys) > 1 else None
-        self.bounds = np.concatenate(([0], np.cumsum(counts[self.keys]))).tolist()
-
-    def rows(self, rows: Any) -> Any:
-        """``rows`` in the order of the groups."""
-        return rows[self.order] if self.order is not None else rows
-
-    def after(self, texts: pa.Array, skip: int = 0) -> pa.Array:
-        """Each of ``texts`` (ASCII, in the order of the groups) after its key and ``skip``
-        more characters."""
-        return self._cut(texts, lambda key: (key + skip, _END))
-
-    def before(self, texts: pa.Array) -> pa.Array:
-        """Each of ``texts`` (ASCII, in the order of the groups) up to its key."""
-        return self._cut(texts, lambda key: (0, key))
-
-    def _cut(self, texts: pa.Array, span: Callable[[int], tuple[int, int]]) -> pa.Array:
-        if not len(texts):
-            return texts
-        pieces = []
-        for key, a, b in zip(self.keys.tolist(), self.bounds[:-1], self.bounds[1:], strict=True):
-            # binary_slice: many times faster than utf8_slice_codeunits, the same on ASCII
-            cut = pc.binary_slice(texts.slice(a, b - a).view(pa.large_binary()), *span(key))
-            pieces.append(cut.view(pa.large_string()))
-        return pieces[0] if len(pieces) == 1 else pa.concat_arrays(pieces)
+    The pieces and the gaps between them make one array over the same bytes (its offsets are
+    the ``begin`` and ``end`` positions taken in turn), and the pieces are taken from it: only
+    their bytes are copied, and each text is cut at its own place, in the order of the
+    rows (``binary_slice`` cuts every text at the same place)."""
+    n = len(begin)
+    if not n:
+        return pa.array([], pa.large_string())
+    offsets = np.empty(2 * n + 1, dtype=np.int64)
+    offsets[0:-1:2] = begin
+    offsets[1::2] = end
+    offsets[-1] = offsets[-2]
+    both = pa.Array.from_buffers(
+        pa.large_binary(), 2 * n, [None, pa.py_buffer(offsets), texts.buffers()[2]]
+    )
+    return both.take(pa.array(np.arange(0, 2 * n, 2))).view(pa.large_string())
 
 
 def _queue_candidates(rest: pa.Array) -> tuple[dict[str, Any], Any]:
