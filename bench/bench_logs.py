@@ -3,12 +3,18 @@
 The log is built from the MTA lab's genuine Postfix lines (sample_data/lab/postfix/mail.log):
 the whole lab run is repeated with new queue ids, pids and time stamps (shifted by the run's
 length each time), written with RFC 3164 stamps, which pflogsumm 1.1.5 (Debian) reads.
-Both contenders run as child processes of this one invocation, taking turns (one run of
+All contenders run as child processes of this one invocation, taking turns (one run of
 each, ``--repeat`` times over), once the written log is on disk; the script prints each
 one's wall time (the whole process: start-up and imports included) and peak resident memory
-(wait4 rusage), medians, and the ratio.
+(wait4 rusage), medians, and the ratios.
+
+Ours run in two builds: ``compiled``, the wheel ``pip install .`` builds from this checkout
+(the correlator's modules compiled by mypyc, ``setup.py``), installed into a temporary
+directory; and ``plain``, the checkout's source as it is (what an editable install runs, and
+what a build without a C compiler installs).
 
     python bench/bench_logs.py [--lines 2000000] [--repeat 3] [--keep PATH]
+                               [--builds compiled,plain]
 """
 
 from __future__ import annotations
@@ -106,15 +112,30 @@ def build(target_lines: int, out: Path) -> int:
     return written
 
 
-def run(argv: list[str]) -> tuple[float, int, str]:
-    """Wall time, peak RSS (KiB) and stdout of a child process."""
+def compiled_build(into: Path) -> Path:
+    """The wheel of this checkout, built as ``pip install .`` builds it, installed into
+    ``into``; that directory (for PYTHONPATH)."""
+    wheels = into / "wheels"
+    target = into / "installed"
+    pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(ROOT)], check=True)
+    (wheel,) = wheels.glob("mailtls-*.whl")
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
+    compiled = sorted(p.name for p in (target / "analyzer" / "logs").glob("*.so"))
+    print(f"compiled build: {len(compiled)} modules compiled ({', '.join(compiled) or 'none'})")
+    return target
+
+
+def run(argv: list[str], where: Path = ROOT) -> tuple[float, int, str]:
+    """Wall time, peak RSS (KiB) and stdout of a child process importing the package from
+    ``where`` (run there, so that nothing else shadows it)."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         argv,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=where,
+        env={**os.environ, "PYTHONPATH": str(where)},
     )
     assert proc.stdout is not None
     out = proc.stdout.read().decode()
@@ -126,14 +147,16 @@ def run(argv: list[str]) -> tuple[float, int, str]:
     return took, usage.ru_maxrss, out
 
 
-def _median_runs(argvs: list[list[str]], repeat: int) -> list[tuple[float, int, str]]:
-    """For each command: median wall time, median peak RSS (KiB) and the last stdout of
-    ``repeat`` runs. The commands take turns (one run of each, ``repeat`` times over), so
-    that a slower or busier stretch of the machine falls on all of them alike."""
-    runs: list[list[tuple[float, int, str]]] = [[] for _ in argvs]
+def _median_runs(
+    commands: list[tuple[list[str], Path]], repeat: int
+) -> list[tuple[float, int, str]]:
+    """For each command (and where it runs): median wall time, median peak RSS (KiB) and the
+    last stdout of ``repeat`` runs. The commands take turns (one run of each, ``repeat``
+    times over), so that a slower or busier stretch of the machine falls on all alike."""
+    runs: list[list[tuple[float, int, str]]] = [[] for _ in commands]
     for _ in range(repeat):
-        for argv, done in zip(argvs, runs, strict=True):
-            done.append(run(argv))
+        for (argv, where), done in zip(commands, runs, strict=True):
+            done.append(run(argv, where))
     return [
         (
             statistics.median(r[0] for r in done),
@@ -149,42 +172,54 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=2_000_000)
     ap.add_argument("--repeat", type=int, default=3, help="runs per contender (medians shown)")
     ap.add_argument("--keep", type=Path, help="write the generated log here and keep it")
+    ap.add_argument(
+        "--builds", default="compiled,plain", help="builds of ours to run: compiled, plain"
+    )
     args = ap.parse_args()
+    builds = [b for b in args.builds.split(",") if b]
+    if not builds or set(builds) - {"compiled", "plain"}:
+        raise SystemExit("--builds: compiled, plain or both")
     pflogsumm = shutil.which("pflogsumm")
     if pflogsumm is None:
         raise SystemExit("pflogsumm not found: apt-get install -y pflogsumm")
     with tempfile.TemporaryDirectory() as tmp:
+        where = {"plain": ROOT}
+        if "compiled" in builds:
+            where["compiled"] = compiled_build(Path(tmp))
         path = args.keep or Path(tmp) / "bench-mail.log"
         n = build(args.lines, path)
         os.sync()  # the log written out before the first run: no write-back during the runs
         size = path.stat().st_size
         print(f"log: {n} lines, {size / 1e6:.1f} MB, from {LAB_LOG.relative_to(ROOT)}")
         print(f"medians of {args.repeat} run(s) each, the contenders taking turns")
-        (ours_t, ours_rss, out), (stream_t, stream_rss, out2), (pf_t, pf_rss, _) = _median_runs(
-            [
-                [sys.executable, "-c", OURS, str(path)],
-                [sys.executable, "-c", STREAM, str(path)],
-                [pflogsumm, str(path)],
-            ],
-            args.repeat,
-        )
-        _, own, ahead, events, found, lines, parsed, unrelated, issues = out.split()
-        print(
-            f"read_logs + deliveries: {ours_t:7.2f} s  peak {ours_rss / 1024:7.0f} MiB  "
-            f"({events} events, {found} deliveries; lines {lines} = parsed {parsed} + "
-            f"unrelated {unrelated} + issues {issues}; last run's CPU: {own} s correlating, "
-            f"{ahead} s reading ahead)"
-        )
-        _, own2, ahead2, found2 = out2.split()
-        print(
-            f"deliveries (streaming): {stream_t:7.2f} s  peak {stream_rss / 1024:7.0f} MiB  "
-            f"({found2} deliveries; last run's CPU: {own2} s correlating, {ahead2} s reading ahead)"
-        )
-        print(f"pflogsumm:              {pf_t:7.2f} s  peak {pf_rss / 1024:7.0f} MiB")
-        for name, took in (
-            ("read_logs + deliveries", ours_t),
-            ("deliveries (streaming)", stream_t),
-        ):
+        commands = [([pflogsumm, str(path)], ROOT)]
+        for b in builds:
+            commands.append(([sys.executable, "-c", OURS, str(path)], where[b]))
+            commands.append(([sys.executable, "-c", STREAM, str(path)], where[b]))
+        (pf_t, pf_rss, _), *ours = _median_runs(commands, args.repeat)
+        print(f"pflogsumm:                         {pf_t:7.2f} s  peak {pf_rss / 1024:7.0f} MiB")
+        ratios = []
+        for b, (keep, stream) in zip(builds, zip(ours[::2], ours[1::2], strict=True), strict=True):
+            took, rss, out = keep
+            _, own, ahead, events, found, lines, parsed, unrelated, issues = out.split()
+            name = f"read_logs + deliveries ({b})"
+            print(
+                f"{name + ':':34} {took:7.2f} s  peak {rss / 1024:7.0f} MiB  "
+                f"({events} events, {found} deliveries; lines {lines} = parsed {parsed} + "
+                f"unrelated {unrelated} + issues {issues}; last run's CPU: {own} s "
+                f"correlating, {ahead} s reading ahead)"
+            )
+            ratios.append((name, took))
+            took, rss, out = stream
+            _, own, ahead, found = out.split()
+            name = f"deliveries, streaming ({b})"
+            print(
+                f"{name + ':':34} {took:7.2f} s  peak {rss / 1024:7.0f} MiB  "
+                f"({found} deliveries; last run's CPU: {own} s correlating, {ahead} s "
+                "reading ahead)"
+            )
+            ratios.append((name, took))
+        for name, took in ratios:
             print(
                 f"ratio pflogsumm / {name}: {pf_t / took:.2f}x "
                 f"({'faster' if took < pf_t else 'SLOWER'} than pflogsumm)"
