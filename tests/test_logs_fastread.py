@@ -13,13 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import analyzer.sources.logs as sources
 from analyzer.api_logs import read_logs_result
+from analyzer.frames.fast_patterns import MESSAGE_ID
 from analyzer.frames.fast_postfix import FastPostfix, Stamps, _spans, lines_of
+from analyzer.frames.fast_shapes import message_ids
 from analyzer.logs.prefix import PrefixContext
 from analyzer.model.common import ParseIssue
 from analyzer.sources.logs import (
@@ -163,6 +166,25 @@ def test_spans_cut_each_text_at_its_own_place() -> None:
     assert picked.type == pa.large_string()
     assert picked.to_pylist() == ["23456789", "world"]
     assert _spans(shown, begin[:0], begin[:0]).to_pylist() == []
+
+
+_MID_CASES = [
+    "message-id=<a@b>", "message-id=a@b", "message-id=", "message-id=>", "message-id=<>",
+    "message-id=<<a>>", "message-id=<a b>", "message-id= x", "message-id=<a@b",
+    "message-id=a>", "message-id=<a>x", "message-id=>>", "message-id=<<a>", "message-id=a<b>",
+    "message-id=\t", "message-id=<\u00e9@x>", "from=<a>",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(tails=st.lists(st.text(alphabet="<>@a \t\u00e9", max_size=8), max_size=20))
+def test_message_ids_read_as_the_reference_pattern(tails: list[str]) -> None:
+    """The one-pass pattern matches, and reads, what ``MESSAGE_ID`` does."""
+    texts = pa.array(_MID_CASES + ["message-id=" + t for t in tails], pa.large_string())
+    assert message_ids(texts).to_pylist() == pc.extract_regex(texts, MESSAGE_ID).to_pylist()
+    assert message_ids(texts.slice(3)).to_pylist() == (
+        pc.extract_regex(texts.slice(3), MESSAGE_ID).to_pylist()
+    )
 
 
 # Lines of the lab's Postfix log (RFC 3339 stamps) and their RFC 3164 forms, with prefixes of

@@ -23,7 +23,7 @@ from analyzer.frames.fast_patterns import (
     HINTS,
     LIMITS,
     LOST,
-    MESSAGE_ID,
+    MESSAGE_ID_ONE_PASS,
     NOTICE,
     STATUS,
     SUMMARY,
@@ -267,6 +267,21 @@ def _shape(pattern: str, names: Sequence[str] = ()) -> Callable[[pa.Array], Any]
     return read
 
 
+def message_ids(source: pa.Array) -> pa.Array:
+    """What ``pc.extract_regex(source, MESSAGE_ID)`` gives, by ``MESSAGE_ID_ONE_PASS``."""
+    found = pc.extract_regex(source, MESSAGE_ID_ONE_PASS)
+    mid = pc.binary_join_element_wise(found.field("lt"), found.field("bare"), _NOTHING)
+    return pa.StructArray.from_arrays([mid], names=["mid"], mask=pc.is_null(found))
+
+
+def _mid(source: pa.Array) -> tuple[pa.Array, Any]:
+    found = message_ids(source)
+    return found, _within(found, ("mid",))
+
+
+_NOTHING = pa.scalar("", pa.large_string())
+
+
 def _all(source: pa.Array) -> tuple[None, Any]:
     return None, np.ones(len(source), dtype=np.bool_)
 
@@ -278,7 +293,7 @@ def _whole(source: pa.Array) -> tuple[pa.Array, Any]:
 
 SHAPES: dict[str, Callable[[pa.Array], tuple[pa.Array | None, Any]]] = {
     "status": _shape(STATUS, ("to", "orig", "relay", "delay", "delays", "tls")),
-    "mid": _shape(MESSAGE_ID, ("mid",)),
+    "mid": _mid,
     "from": _shape(FROM, ("sender",)),
     "removed": _all,
     "summary": _shape(SUMMARY, ("ph", "pi", "pname", "sni", "ver", "cipher", "kex")),
