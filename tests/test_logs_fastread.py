@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 import analyzer.sources.logs as sources
 from analyzer.api_logs import read_logs_result
-from analyzer.frames.fast_patterns import MESSAGE_ID
+from analyzer.frames.fast_patterns import FAILURES, MESSAGE_ID
 from analyzer.frames.fast_postfix import FastPostfix, Stamps, _spans, lines_of
-from analyzer.frames.fast_shapes import message_ids
+from analyzer.frames.fast_shapes import _within, failures, message_ids
 from analyzer.logs.prefix import PrefixContext
 from analyzer.model.common import ParseIssue
 from analyzer.sources.logs import (
@@ -185,6 +185,65 @@ def test_message_ids_read_as_the_reference_pattern(tails: list[str]) -> None:
     assert message_ids(texts.slice(3)).to_pylist() == (
         pc.extract_regex(texts.slice(3), MESSAGE_ID).to_pylist()
     )
+
+
+_FAILURE_STARTS = [
+    "SSL_accept error from ", "SSL_connect error to ", "SSL_accept error to ",
+    "SSL_read error from ", "warning: TLS library problem: ", "warning: TLS library: ",
+    "certificate verification failed for ", "server certificate verification failed for ",
+    "client certificate verification failed for ", "CA certificate verification failed for ",
+    "server client certificate verification failed for ", "clientcertificate verification ",
+]  # fmt: skip
+_FAILURE_CASES = [
+    "SSL_accept error from mx.example[192.0.2.1]:25: -1",
+    "SSL_accept error from unknown[192.0.2.1]: lost connection",
+    "SSL_connect error to mx[2001:db8::1]:123456: -1",
+    "SSL_connect error to mx[1.2.3.4]:: x",
+    "SSL_connect error to [1.2.3.4]:25: x",
+    "SSL_connect error to mx[]:25: x",
+    "SSL_accept error from " + "h" * 255 + "[1.2.3.4]: x",
+    "SSL_accept error from " + "h" * 256 + "[1.2.3.4]: x",
+    "certificate verification failed for mx[" + "1" * 128 + "]:25: untrusted issuer",
+    "client certificate verification failed for mx[" + "1" * 129 + "]:25: x",
+    "warning: TLS library problem: error:0A000086:SSL routines::certificate verify failed:",
+    "server client certificate verification failed for mx[1.2.3.4]:25: x",
+    "client server certificate verification failed for mx[1.2.3.4]: x",
+    "CA certificate verification failed for mx[1.2.3.4]: x",
+    "server certificate verification failed for mx[1.2.3.4]:25: x",
+    "certificate verification failed for mx[1.2.3.4] x",
+    "SSL_connect error from mx[1.2.3.4]:25:  two spaces",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.tuples(
+            st.sampled_from(_FAILURE_STARTS),
+            st.text(alphabet="ab[]:12 .", max_size=14),
+            st.text(alphabet="ab[]:12 ()", max_size=6),
+        ),
+        max_size=20,
+    )
+)
+def test_failures_read_as_the_reference_pattern(parts: list[tuple[str, str, str]]) -> None:
+    """The three one-pass patterns match, and read, what ``FAILURES`` does (``cert`` as a
+    mark), with the same rows within the peers' limits."""
+    texts = pa.array(_FAILURE_CASES + ["".join(p) for p in parts], pa.large_string())
+    ref = pc.extract_regex(texts, FAILURES).to_pylist()
+    ref_good = _within(pc.extract_regex(texts, FAILURES), ("ph", "pi", "ch", "ci"))
+    got, good = failures(texts)
+    assert good.tolist() == ref_good.tolist()
+    for want, row in zip(ref, got.to_pylist(), strict=True):
+        assert (want is None) == (row is None)
+        if want is not None:
+            assert row is not None
+            names = ("op", "peer", "cpeer", "text")
+            assert {n: row[n] for n in names} == {n: want[n] for n in names}
+            assert (bool(row["warn"]), bool(row["cert"])) == (
+                bool(want["warn"]),
+                bool(want["cert"]),
+            )
 
 
 # Lines of the lab's Postfix log (RFC 3339 stamps) and their RFC 3164 forms, with prefixes of

@@ -132,6 +132,20 @@ FAILURES = (
     r"|(?P<cert>(?:(?:server|client|CA) )?certificate verification failed for )"
     r"(?P<cpeer>" + peer_pattern("ch", "ci") + r"): )(?P<text>.*)"
 )
+# FAILURES' three kinds, each by a pattern RE2 reads in one pass with at most four groups
+# (0.46 µs a line for the three against 0.98 µs). One-pass: a peer's optional port and the
+# ": " after it are read as one ":" and then digits or a space, and "client certificate" as
+# one word starting with "c". The peer's text without its port is ``peer`` (and ``port``).
+_BRACKETED = "(?P<peer>" + HOSTCH + r"*\[" + HOSTCH + r"+\]):(?:(?P<port>\d{1,5}): | )"
+SSL_FAILURE = (
+    r"^SSL_(?P<op>accept|connect) error (?:from|to) " + _BRACKETED + r"(?P<text>.*)"
+)  # fmt: skip
+WARN_FAILURE = r"^warning: TLS library problem: (?P<text>.*)"
+WARN_PREFIX = "warning: TLS library problem: "
+CERT_FAILURE = (
+    r"^(?:server c|CA c|c(?:lient c)?)ertificate verification failed for " + _BRACKETED
+    + r"(?P<text>.*)"
+)  # fmt: skip
 FAILURE_START = r"^(?:SSL_|warning: TLS library problem: |(?:(?:server|client|CA) )?certificate )"
 # postfix._AFTER_STARTTLS (src/smtpd/smtpd.c "lost connection after %s from %s", "timeout after
 # %s from %s"), its peer unbounded here (``LIMITS["lost"]``); the rest of the line is not read

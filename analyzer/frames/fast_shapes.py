@@ -15,18 +15,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analyzer.frames.fast_patterns import (
+    CERT_FAILURE,
     CLIENT,
     CONNECT,
     CONNECT_REST,
-    FAILURES,
     FROM,
     HINTS,
     LIMITS,
     LOST,
     MESSAGE_ID_ONE_PASS,
     NOTICE,
+    SSL_FAILURE,
     STATUS,
     SUMMARY,
+    WARN_FAILURE,
+    WARN_PREFIX,
     Coded,
     cannot_fields,
     client_fields,
@@ -282,6 +285,49 @@ def _mid(source: pa.Array) -> tuple[pa.Array, Any]:
 _NOTHING = pa.scalar("", pa.large_string())
 
 
+def failures(source: pa.Array) -> tuple[pa.Array, Any]:
+    """What ``pc.extract_regex(source, FAILURES)`` gives of the fields ``failure_fields``
+    reads (``op``, ``warn``, ``cert``, ``peer``, ``cpeer``, ``text``; ``cert`` a mark, not
+    the words), by the one-pass patterns of its three kinds; and the rows whose peer's host
+    and address are within their limits (``_within`` of ``ph``, ``pi``, ``ch``, ``ci``)."""
+    ssl = pc.extract_regex(source, SSL_FAILURE)
+    warn = pc.extract_regex(source, WARN_FAILURE)
+    cert = pc.extract_regex(source, CERT_FAILURE)
+    is_ssl, is_warn, is_cert = (pc.fill_null(pc.is_valid(f), False) for f in (ssl, warn, cert))
+    found = pc.or_(pc.or_(is_ssl, is_warn), is_cert)
+    good = found
+    peers = []
+    for kind, its in ((ssl, is_ssl), (cert, is_cert)):
+        peer, port = kind.field("peer"), kind.field("port")
+        bracket = pc.find_substring(peer, "[")  # the host's length; the address's: the rest
+        address = pc.subtract(pc.subtract(pc.binary_length(peer), bracket), 2)
+        limits = (LIMITS["ph"], LIMITS["pi"]) if kind is ssl else (LIMITS["ch"], LIMITS["ci"])
+        within = pc.and_(pc.less_equal(bracket, limits[0]), pc.less_equal(address, limits[1]))
+        good = pc.and_(good, pc.or_(pc.invert(its), within))
+        with_port = pc.binary_join_element_wise(peer, port, _COLON)
+        whole = pc.if_else(pc.equal(port, ""), peer, with_port)
+        peers.append(pc.if_else(its, whole, _NOTHING))
+    text = pc.if_else(
+        is_ssl, ssl.field("text"), pc.if_else(is_warn, warn.field("text"), cert.field("text"))
+    )
+    fields = [
+        pc.if_else(is_ssl, ssl.field("op"), _NOTHING),
+        pc.if_else(is_warn, _WARN, _NOTHING),
+        pc.if_else(is_cert, _CERT, _NOTHING),
+        peers[0],
+        peers[1],
+        text,
+    ]
+    names = ["op", "warn", "cert", "peer", "cpeer", "text"]
+    struct = pa.StructArray.from_arrays(fields, names=names, mask=pc.invert(found))
+    return struct, pc.fill_null(good, False).to_numpy(zero_copy_only=False)
+
+
+_COLON = pa.scalar(":", pa.large_string())
+_WARN = pa.scalar(WARN_PREFIX, pa.large_string())
+_CERT = pa.scalar("certificate", pa.large_string())
+
+
 def _all(source: pa.Array) -> tuple[None, Any]:
     return None, np.ones(len(source), dtype=np.bool_)
 
@@ -297,7 +343,7 @@ SHAPES: dict[str, Callable[[pa.Array], tuple[pa.Array | None, Any]]] = {
     "from": _shape(FROM, ("sender",)),
     "removed": _all,
     "summary": _shape(SUMMARY, ("ph", "pi", "pname", "sni", "ver", "cipher", "kex")),
-    "failure": _shape(FAILURES, ("ph", "pi", "ch", "ci")),
+    "failure": failures,
     "connect": _shape(CONNECT, ("ph", "pi")),
     "lost": _shape(LOST, ("lost",)),
     "cannot": _whole,
