@@ -289,7 +289,9 @@ def failures(source: pa.Array) -> tuple[pa.Array, Any]:
     """What ``pc.extract_regex(source, FAILURES)`` gives of the fields ``failure_fields``
     reads (``op``, ``warn``, ``cert``, ``peer``, ``cpeer``, ``text``; ``cert`` a mark, not
     the words), by the one-pass patterns of its three kinds; and the rows whose peer's host
-    and address are within their limits (``_within`` of ``ph``, ``pi``, ``ch``, ``ci``)."""
+    and address are within their limits (``_within`` of ``ph``, ``pi``, ``ch``, ``ci``).
+    ``source``: texts of plain ASCII, as the vectorised reader's rows are (a position in
+    bytes is one in characters)."""
     ssl = pc.extract_regex(source, SSL_FAILURE)
     warn = pc.extract_regex(source, WARN_FAILURE)
     cert = pc.extract_regex(source, CERT_FAILURE)
