@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,14 +101,13 @@ def test_nul_bytes_are_kept() -> None:
     assert split_headers(b"Received: from a\x00b by c\n").received == ("from a\x00b by c",)
 
 
-def test_one_mebibyte_block_in_under_50_ms() -> None:
+def test_one_mebibyte_block_is_read() -> None:
+    """(its time against the 50 ms bound: ``bench/bench_received_worst.py``)"""
     pad = b"X-Pad: " + b"a" * 70 + b"\n"
     block = (EXCHANGE * 12 + pad * 14_000)[: 1 << 20]
-    start = time.perf_counter()
     fields = split_headers(block)
-    elapsed = time.perf_counter() - start
     assert len(fields.received) == 12
-    assert elapsed < 0.05
+    assert set(fields.received) == {split_headers(EXCHANGE).received[0]}
 
 
 NAMES = st.sampled_from([b"Received", b"received", b"X-Received", b"Subject", b"From", b"To"])

@@ -1,8 +1,8 @@
-"""Properties: the line readers never raise and never take more than 10 ms on a 1 MB line."""
+"""Properties: the line readers never raise, on any line up to 1 MB (the 10 ms bound of each
+line is measured by ``bench/bench_log_lines_worst.py``, not here)."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +13,7 @@ from analyzer.logs.correlate import Correlator
 from analyzer.logs.prefix import PrefixContext
 from analyzer.logs.registry import read_line
 from analyzer.logs.taxonomy import classify
-from analyzer.model.logs import TlsEvent
+from analyzer.model.logs import FailureCategory, TlsEvent
 
 CTX = PrefixContext("p", datetime(2024, 12, 1, tzinfo=UTC))
 PREFIXES = [
@@ -48,21 +48,16 @@ def test_never_raises(prefix: str, trigger: str, tail: str) -> None:
 
 @pytest.mark.parametrize("filler", FILLERS)
 @pytest.mark.parametrize("prefix", PREFIXES[:7])
-def test_megabyte_lines_are_fast(prefix: str, filler: str) -> None:
-    worst = 0.0
+def test_megabyte_lines_are_read(prefix: str, filler: str) -> None:
     for trigger in TRIGGERS:
         text = prefix + trigger + filler * (1_000_000 // len(filler))
-        best = float("inf")
-        for _ in range(3):  # best of three: the machine is shared
-            start = time.perf_counter()
-            read_line(text, CTX, 1)
-            best = min(best, time.perf_counter() - start)
-        worst = max(worst, best)
-    assert worst < 0.010  # the 10 ms budget of issue 3
+        result, _ = read_line(text, CTX, 1)
+        assert result.value in ("parsed", "unrelated", "issue")
 
 
-def test_classify_is_linear() -> None:
-    text = "alert " * 200_000
-    start = time.perf_counter()
-    classify(text)
-    assert time.perf_counter() - start < 0.030
+def test_classify_reads_a_megabyte_of_alert_words() -> None:
+    """Only the first ``CLASSIFY_LIMIT`` characters are read: a reason past them is not seen."""
+    assert classify("alert " * 200_000) is None
+    assert classify("alert " * 200_000 + "certificate has expired") is None
+    expired = classify("certificate has expired " + "alert " * 200_000)
+    assert expired is FailureCategory.CERTIFICATE_EXPIRED
