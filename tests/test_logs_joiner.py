@@ -26,6 +26,7 @@ from analyzer.logs.registry import read_line
 from analyzer.model.common import IssueKind, ParseIssue, clip
 from analyzer.model.logs import TlsEvent
 from analyzer.report import html, jsonout, markdown, text
+from bench.bench_log_lines_worst import ASSEMBLER_LINES
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "logs" / "assembly"
@@ -360,19 +361,9 @@ def test_any_text_is_taken_without_raising(texts: list[str]) -> None:
     assert kept + len(asm.finish()) == len(texts)
 
 
-# Lines of about 1 MB for the assembler (their time: bench/bench_log_lines_worst.py)
-MEGABYTE_LINES = [
-    PREFIX.format(pid=1) + "[1/2] " + "x: [" * 250_000,
-    PREFIX.format(pid=1) + "y" * 999_990 + " message repeated 3 times: [",
-    "Oct  3 09:31:23 zaphod rsyslogd-2177: " + "a: 1 " * 200_000 + " due to rate-limiting",
-    "Jun 29 14:51:17 mymachine systemd-journald[346]: Suppressed 1 messages from "
-    + "/" * 10**6,
-]
-
-
 def test_megabyte_lines_are_read() -> None:
     asm = Assembler(CTX)
-    got = [asm.push(1, line) for line in MEGABYTE_LINES]
+    got = [asm.push(1, line) for line in ASSEMBLER_LINES]  # (timed by the bench)
     assert [None if g is None else [i.kind for i in g] for g in got] == [
         [IssueKind.OVERSIZED],
         None,

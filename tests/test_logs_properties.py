@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import bench.bench_log_lines_worst as bench
 from analyzer.logs.correlate import Correlator
 from analyzer.logs.prefix import PrefixContext
 from analyzer.logs.registry import read_line
@@ -16,25 +17,10 @@ from analyzer.logs.taxonomy import classify
 from analyzer.model.logs import FailureCategory, TlsEvent
 
 CTX = PrefixContext("p", datetime(2024, 12, 1, tzinfo=UTC))
-PREFIXES = [
-    "Feb 18 09:45:12 xxx postfix/smtpd[42]: ",
-    "Feb 18 09:45:12 xxx postfix/smtp[42]: 7356ABD12E: ",
-    "2024-08-13T10:22:15.431241+02:00 bremen2 postfix/smtp[1]: ",
-    "2024-09-07 01:34:11 1smkL5-00000000e65-24eQ ",
-    "2024-09-07 01:34:11 ",
-    "Mar  4 04:36:08 bob sendmail[23834]: ",
-    "Mar  4 04:36:08 bob sendmail[23834]: q29Ja84u011122: ",
-    "<22>1 2024-01-05T10:00:01Z mx postfix/smtp 1234 - [",
-    "{",
-]
-TRIGGERS = [
-    "Trusted TLS connection established to ", "SSL_connect error to ", "to=<", "client=",
-    "warning: TLS library problem: ", "certificate verification failed for ", "<= ", "=> ",
-    "== ", "** ", "TLS error on connection from ", "STARTTLS=client, relay=", "from=<",
-    "ruleset=tls_server, ", "H=", "TLSRPT: status=failure, domain=", "disconnect from ",
-    "NOQUEUE: reject: RCPT from ",
-]
-FILLERS = ["[", "a[1.2.3.4]:25 ", "(", ": ", "x=", '"', "\\", ", ", " ", "<", "X=TLS1.3:", "]:"]
+# The adversarial lines of bench/bench_log_lines_worst.py (which times them), and two more
+# prefixes: RFC 5424 and journalctl's JSON
+PREFIXES = [*bench.PREFIXES, "<22>1 2024-01-05T10:00:01Z mx postfix/smtp 1234 - [", "{"]
+TRIGGERS, FILLERS = bench.TRIGGERS, bench.FILLERS
 
 
 @settings(max_examples=300, deadline=None)
@@ -47,7 +33,7 @@ def test_never_raises(prefix: str, trigger: str, tail: str) -> None:
 
 
 @pytest.mark.parametrize("filler", FILLERS)
-@pytest.mark.parametrize("prefix", PREFIXES[:7])
+@pytest.mark.parametrize("prefix", bench.PREFIXES)
 def test_megabyte_lines_are_read(prefix: str, filler: str) -> None:
     for trigger in TRIGGERS:
         text = prefix + trigger + filler * (1_000_000 // len(filler))
