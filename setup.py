@@ -38,9 +38,14 @@ def extensions() -> list[Any]:
         # (``mypy --strict analyzer`` checks the whole package)
         options = ["--follow-imports=silent", "--ignore-missing-imports"]
         return mypycify([*options, *COMPILED], opt_level="3", group_name="mailtls")
-    except (Exception, SystemExit) as exc:  # the one place a build may fall back
-        print(f"mailtls: modules not compiled ({exc!r}); plain Python", file=sys.stderr)
+    except (Exception, SystemExit) as exc:  # type checking or code generation failed
+        _plain(exc)
         return []
+
+
+def _plain(why: BaseException) -> None:
+    """Say that the package is installed as plain Python, and why."""
+    print(f"mailtls: modules not compiled ({why!r}); plain Python", file=sys.stderr)
 
 
 class OptionalBuildExt(build_ext):
@@ -51,7 +56,7 @@ class OptionalBuildExt(build_ext):
         try:
             super().run()
         except Exception as exc:  # distutils' errors have no common base but Exception
-            print(f"mailtls: modules not compiled ({exc!r}); plain Python", file=sys.stderr)
+            _plain(exc)
             for path in self.get_outputs():
                 if os.path.exists(path):
                     os.remove(path)

@@ -8,9 +8,9 @@ it faulting in fresh pages for the copies. ``TableChannel`` hands each table ove
 memory file of its own (``memfd_create``): the child writes the table into it in Arrow's IPC
 format (by ``write`` calls: writing through a mapping of the file took a page fault per
 page, 190,000 on 2,000,376 lines) and passes the file descriptor over a Unix socket; the
-parent maps the file and reads the table from the mapping as it is. The pages are the ones the child wrote, and stay while
-the parent's table uses them. The child waits for the parent through the pipe its other
-messages take, so memory stays bounded as before.
+parent maps the file and reads the table from the mapping as it is. The pages are the ones
+the child wrote, and stay while the parent's table uses them. The child waits for the
+parent through the pipe its other messages take, so memory stays bounded as before.
 """
 
 from __future__ import annotations

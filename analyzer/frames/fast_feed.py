@@ -512,14 +512,12 @@ class FastSink:
 
     def finish(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The events frame (empty unless ``keep_events``) and the deliveries frame."""
-        while self._rows:
-            self._convert_rows()
+        while self.spare():  # what is left to convert
+            pass
         self._found.add(deliveries_table(self.correlator.finish_rows()))
         found = with_notice_columns(self._found.frame(), self.correlator.notice_columns)
         if not self.keep_events:  # (no events table was kept)
             return events_frame([]), found
-        while self._tables:
-            self._events.add(self._tables.popleft())
         frame = self._events.frame()
         if self.correlator.revisions:
             frame = _revise(frame, self.correlator.revisions)
