@@ -17,6 +17,7 @@ from setuptools.command.build_ext import build_ext
 # Plain Python importing nothing beyond the standard library and the package's own modules,
 # so that mypyc needs no third-party stubs at build time.
 COMPILED = [
+    "analyzer/logs/block_feed.py",
     "analyzer/logs/correlate.py",
     "analyzer/logs/delivery_rows.py",
     "analyzer/logs/notices.py",

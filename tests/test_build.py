@@ -14,6 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPILED_MODULES = [
+    "analyzer.logs.block_feed",
     "analyzer.logs.correlate",
     "analyzer.logs.delivery_rows",
     "analyzer.logs.notices",

@@ -64,6 +64,35 @@ def test_a_table_is_read_where_it_was_written_not_copied() -> None:
     assert not buffer.is_mutable  # a read-only mapping of the memory file, not a copy
 
 
+def test_tables_go_into_the_memory_files_the_parent_made_ready() -> None:
+    tables = TableChannel()
+    tables.provide()  # the parent's end, while it waits
+    assert tables._ready == shared.READY
+    small, large = _table(10), _table(200_000)  # the second larger than a file made ready
+    sizes = [tables.put(small), tables.put(large), tables.put(small)]  # two made ready, one new
+    assert large.nbytes > 4 << 20
+    got = [tables.take(size) for size in sizes]
+    assert [t.equals(w) for t, w in zip(got, [small, large, small], strict=True)] == [True] * 3
+    assert tables._ready == 0  # both came back
+    # the files made ready next are a quarter larger than the largest table (in MiB)
+    assert tables._expect == -(-sizes[1] * 5 // 4 // (1 << 20)) * (1 << 20) > 4 << 20
+    tables.close()
+
+
+def test_no_memory_file_made_ready_when_its_pages_cannot_be_had(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_room(fd: int, offset: int, size: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", no_room)
+    tables = TableChannel()
+    tables.provide()
+    assert tables._ready == 0
+    assert tables.take(tables.put(_table(100))).equals(_table(100))  # a new file, as before
+    tables.close()
+
+
 def test_a_table_that_cannot_be_mapped_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     """When the parent can map no more memory files, it reads the table out of the file."""
     tables = TableChannel()

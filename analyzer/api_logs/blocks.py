@@ -331,7 +331,8 @@ def ahead(
     if tables is not None:
         tables.in_parent()
     try:
-        while (message := _next(child, spare)) is not None:
+        provide = tables.provide if tables is not None else None
+        while (message := _next(child, spare, provide)) is not None:
             if isinstance(message, _SharedBlock):
                 assert tables is not None
                 message = message.block(tables)
@@ -342,8 +343,13 @@ def ahead(
         child.stop()
 
 
-def _next(child: forked.Child, spare: Callable[[], bool] | None) -> Any:
-    """The child's next message; ``spare`` work done while none has come."""
+def _next(
+    child: forked.Child, spare: Callable[[], bool] | None, provide: Callable[[], None] | None
+) -> Any:
+    """The child's next message; while none has come, memory files made ready for the
+    child's next tables (``provide``), then ``spare`` work done."""
+    if provide is not None and not child.poll():
+        provide()
     while spare is not None and not child.poll() and spare():
         pass
     return child.recv()

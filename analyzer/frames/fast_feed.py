@@ -35,7 +35,17 @@ from analyzer.frames.arrow_rows import (
 from analyzer.frames.fast_postfix import BlockRead
 from analyzer.frames.logs import DELIVERIES, EVENTS, events_frame, with_notice_columns
 from analyzer.frames.schema import Kind
-from analyzer.logs.correlate import Correlator, SessionTls, as_noise
+from analyzer.logs.block_feed import (
+    BOOKKEEPING,
+    BY_VALUE,
+    LINKS,
+    STATUS,
+    BookRows,
+    LinkRows,
+    SessionRows,
+    feed_rows,
+)
+from analyzer.logs.correlate import Correlator, as_noise
 from analyzer.logs.delivery_rows import DeliveryRow, StatusLine
 from analyzer.logs.joiner import Assembler
 from analyzer.logs.prefix import PrefixContext
@@ -68,10 +78,6 @@ _EVENT_ARGS = [
     {"origin": "source", "line_no": "line", "kind": "event"}.get(f, f)
     for f in TlsEvent.__dataclass_fields__
 ]
-_BOOKKEEPING = frozenset({"queued", "message-id", "removed"})
-_STATUS = frozenset({"delivery", "received"})
-# connections (their session keys, peers, directions and counters) and bounce notices
-_LINKS = frozenset({"connect", "disconnect", "notification"})
 _LINK_COLUMNS = ("host", "service", "pid", "peer_ip", "direction", "encrypted", "queue_id",
                  "notice_queue_id", "detail")  # fmt: skip
 
@@ -143,116 +149,9 @@ def materialise(table: pa.Table, stamps: list[object]) -> list[TlsEvent]:
     return build_records(TlsEvent, columns)
 
 
-@dataclass(frozen=True, slots=True)
-class _Sessions:
-    """The values the correlator takes a block's TLS session lines by (``tls_session``,
-    ``session_failure``), one list per column; no ``TlsEvent`` is built for those rows, and
-    their session keys and TLS facts only as each row is fed.
-
-    Attributes:
-        host: logging hosts.
-        service: syslog tags.
-        pid: process ids.
-        peer_ip: peer addresses.
-        port: peer ports.
-        direction: directions.
-        trust: trust levels.
-        tls_version: protocol versions.
-        cipher: cipher suites.
-        bits: key bits.
-        category: failure categories.
-        detail: detail texts.
-        queue_id: queue ids (a failure's message, when the line names one).
-    """
-
-    host: list[str]
-    service: list[str]
-    pid: list[int | None]
-    peer_ip: list[str]
-    port: list[int | None]
-    direction: list[Direction | None]
-    trust: list[Trust | None]
-    tls_version: list[TlsVersion | None]
-    cipher: list[str | None]
-    bits: list[int | None]
-    category: list[FailureCategory | None]
-    detail: list[str]
-    queue_id: list[str]
-
-    @classmethod
-    def of(cls, table: pa.Table, rows: list[int]) -> _Sessions:
-        """The values of the rows ``rows`` of ``table``."""
-        return cls(*_subset(table, rows, _SESSION_COLUMNS))
-
-    def feed(self, correlator: Correlator, v: int, kind: str, stamp: Any) -> bool:
-        """Feed the ``v``-th of these rows, of kind ``kind``; true when the correlator re-read
-        it as shutdown noise."""
-        key = (self.host[v], self.service[v], self.pid[v])
-        peer_ip = self.peer_ip[v]
-        if kind in _TLS:
-            values = (peer_ip, self.trust[v], self.tls_version[v], self.cipher[v], self.bits[v])
-            facts = _FACTS.get(values)
-            if facts is None:  # frozen: one record per distinct session, shared
-                facts = _FACTS[values] = SessionTls(*values)
-                if len(_FACTS) > FACTS_LIMIT:
-                    _FACTS.clear()
-            correlator.tls_session(key, facts, False, self.port[v], stamp, self.direction[v])
-            return False
-        return correlator.session_failure(
-            key, peer_ip, stamp, self.category[v], self.detail[v], self.queue_id[v], False
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _Links:
-    """The values the correlator takes a block's connection lines and bounce notices by
-    (``connect``, ``disconnect``, ``notification``), one list per column.
-
-    Attributes:
-        host ... detail: the values of the ``_LINK_COLUMNS`` of the same names.
-    """
-
-    host: list[str]
-    service: list[str]
-    pid: list[int | None]
-    peer_ip: list[str]
-    direction: list[Direction | None]
-    encrypted: list[bool | None]
-    queue_id: list[str]
-    notice_queue_id: list[str]
-    detail: list[str]
-
-    @classmethod
-    def of(cls, table: pa.Table, rows: list[int]) -> _Links:
-        """The values of the rows ``rows`` of ``table``."""
-        return cls(*_subset(table, rows, _LINK_COLUMNS))
-
-    def feed(self, correlator: Correlator, i: int, kind: str, stamp: Any) -> None:
-        """Feed the ``i``-th of these rows, of kind ``kind``, logged at ``stamp``."""
-        if kind == "notification":
-            correlator.notification(
-                self.host[i], self.queue_id[i], self.notice_queue_id[i], self.detail[i], stamp
-            )
-            return
-        key = (self.host[i], self.service[i], self.pid[i])
-        if kind == "connect":
-            correlator.connect(key, self.peer_ip[i], self.direction[i])
-        else:
-            correlator.disconnect(key, self.direction[i], self.encrypted[i])
-
-
-# The TLS facts of sessions by value (bounded: cleared when full).
-_FACTS: dict[tuple[Any, ...], SessionTls] = {}
-FACTS_LIMIT = 4096
-# The columns of ``_Sessions``, in the order of its fields.
 _SESSION_COLUMNS = ("host", "service", "pid", "peer_ip", "peer_port", "direction", "trust",
                     "tls_version", "cipher", "bits", "failure_category", "detail",
                     "queue_id")  # fmt: skip
-# The kinds of rows fed by value. The vectorised reader reads Postfix lines only, none of
-# them with a session id: the correlator's session key is (host, service, pid), and no
-# Postfix line starts a connection the way a Sendmail STARTTLS=client line does.
-_TLS = frozenset({"tls-established", "tls-reused"})
-_BY_VALUE = _TLS | {"tls-failed", "certificate-failed", "connection-lost"}
 CHUNK = 1024  # records materialised at a time
 
 
@@ -309,10 +208,10 @@ def _kinds(table: pa.Table) -> tuple[list[str], dict[str, list[int]]]:
 # tuples; queue bookkeeping, TLS session lines, connections and notices by value; any other
 # kind as a ``TlsEvent`` (material).
 _GROUPS = (
-    dict.fromkeys(_STATUS, "status")
-    | dict.fromkeys(_BOOKKEEPING, "book")
-    | dict.fromkeys(_BY_VALUE, "session")
-    | dict.fromkeys(_LINKS, "link")
+    dict.fromkeys(STATUS, "status")
+    | dict.fromkeys(BOOKKEEPING, "book")
+    | dict.fromkeys(BY_VALUE, "session")
+    | dict.fromkeys(LINKS, "link")
 )
 _BY_GROUP = ("status", "book", "session", "link")
 
@@ -320,7 +219,7 @@ _BY_GROUP = ("status", "book", "session", "link")
 def feed_block(
     correlator: Correlator, read: BlockRead, slow: list[TlsEvent]
 ) -> tuple[list[TlsEvent], list[int]]:
-    """Feed the events of one block to ``correlator`` in line order.
+    """Feed the events of one block to ``correlator`` in line order (``block_feed``).
 
     Returns the line-by-line events as the correlator annotated them, plus those of the
     vectorised rows it re-annotated (shutdown noise), and the indexes of those rows.
@@ -328,56 +227,29 @@ def feed_block(
     table = read.events
     stamps = read.stamps.as_list()
     kinds, rows = _kinds(table)
-    events = _records(table, rows["material"], stamps)
-    statuses = iter(_status_lines(table, rows["status"], stamps))
-    sessions = _Sessions.of(table, rows["session"])
-    links = _Links.of(table, rows["link"])
     # the bookkeeping rows' values, in their order (a sender only for "queued", and so on)
-    hosts, qids, values = _subset(table, rows["book"], ("host", "queue_id", "sender"))
-    mids = iter(_subset(table, rows["mid"], ("message_id",))[0])
-    fed: list[TlsEvent] = []
-    dropped: list[int] = []
-    feed = correlator.feed
-    # what ``feed`` does with a status line or a receipt, which it keeps
-    delivery, received = correlator.delivery, correlator.received
-    v, b, n = 0, 0, 0
+    hosts, qids, senders = _subset(table, rows["book"], ("host", "queue_id", "sender"))
+    (mids,) = _subset(table, rows["mid"], ("message_id",))
     # the rows before which each line-by-line event goes (those of later lines)
     lines = table["line"].to_numpy()
     cuts = np.searchsorted(lines, [ev.line_no for ev in slow], side="right").tolist()
-    start = 0
-    for stop, ev in zip([*cuts, len(kinds)], [*slow, None], strict=True):
-        for j in range(start, stop):
-            kind = kinds[j]
-            if kind == "delivery":
-                delivery(next(statuses))
-            elif kind in _BOOKKEEPING:
-                if kind == "queued":
-                    correlator.queued(hosts[b], qids[b], values[b])
-                elif kind == "message-id":
-                    correlator.message_id(hosts[b], qids[b], next(mids))
-                else:
-                    correlator.removed(hosts[b], qids[b])
-                b += 1
-            elif kind in _BY_VALUE:
-                if sessions.feed(correlator, v, kind, stamps[j]):  # the row is replaced
-                    dropped.append(j)
-                    fed.append(as_noise(materialise(table.slice(j, 1), [stamps[j]])[0]))
-                v += 1
-            elif kind in _LINKS:
-                links.feed(correlator, n, kind, stamps[j])
-                n += 1
-            elif kind == "received":
-                received(next(statuses))
-            else:
-                record = next(events)
-                out = feed(record)
-                if out is not record:  # re-read by the correlator: the row is replaced
-                    dropped.append(j)
-                    fed.append(out)
-        start = max(start, stop)
-        if ev is not None:
-            fed.append(feed(ev))
-    return fed, dropped
+
+    def noise(j: int) -> TlsEvent:
+        return as_noise(materialise(table.slice(j, 1), [stamps[j]])[0])
+
+    return feed_rows(
+        correlator,
+        kinds,
+        stamps,
+        cuts,
+        slow,
+        _status_lines(table, rows["status"], stamps),
+        SessionRows(*_subset(table, rows["session"], _SESSION_COLUMNS)),
+        LinkRows(*_subset(table, rows["link"], _LINK_COLUMNS)),
+        BookRows(hosts, qids, senders, mids),
+        _records(table, rows["material"], stamps),
+        noise,
+    )
 
 
 # Delivery rows held as tuples at most (beyond them, converted at once): a bound on the
