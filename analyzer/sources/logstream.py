@@ -175,6 +175,10 @@ class _Prepend(io.RawIOBase):
             buffer[:n] = self._head[:n]
             self._head = self._head[n:]
             return n
+        readinto = getattr(self._rest, "readinto", None)
+        if readinto is not None:  # straight into the caller's buffer, not through a copy
+            got: int = readinto(buffer)
+            return got
         data = self._rest.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
