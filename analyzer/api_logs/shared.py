@@ -14,10 +14,12 @@ parent through the pipe its other messages take, so memory stays bounded as befo
 
 Each memory file's pages are new memory, which the system must find and clear, and where the
 reading process sets the pace, that was its time: at 4,000,248 benchmark lines its system
-time was 2.5 s, against 0.6 s at half the lines. So the parent, while it waits for the child
-anyway, makes a few memory files ready, their pages allocated (``provide``), and the child
-writes its next tables into those when they have come (then cut to the table's size);
-the reading process's system time went to 1.4 to 1.8 s.
+time was 2.2 to 2.5 s, against 0.6 s at half the lines. So the parent, while it waits for
+the child anyway, makes a few memory files ready, their pages allocated (``provide``), and
+the child writes its next tables into those when they have come (then cut to the table's
+size): its system time there went to 0.8 to 1.9 s (the upper figures when the machine's
+memory was cold, ``bench/README.md``). A file made ready that the child cannot use is only
+one fewer made ready after.
 """
 
 from __future__ import annotations
