@@ -102,6 +102,22 @@ def test_rows_equal_records(path: Path, chunk: int) -> None:
     pdt.assert_frame_equal(frame_of(DELIVERIES, table), deliveries_frame(records))
 
 
+def test_frame_parts_hand_back_each_joined_columns_parts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Memory is given back after each numeric or category column is joined from its parts,
+    not after the text columns (their parts are the frame's chunks), and the frame is the
+    same."""
+    path = LAB_LOGS[0]
+    records, rows = _finished(_events(path))
+    calls: list[int] = []
+    monkeypatch.setattr(arrow_rows, "give_back_freed_memory", lambda: calls.append(1))
+    got = frame_of(DELIVERIES, deliveries_table(rows))
+    pdt.assert_frame_equal(got, deliveries_frame(records))
+    assert len(calls) == sum(str(t) != "string" for t in got.dtypes) == 13
+    arrow_rows.give_back_freed_memory()  # (the real one, on this platform: harmless)
+
+
 def test_rows_the_frame_cannot_hold_take_the_column_path() -> None:
     """A time outside nanosecond range or a 30-digit number fails the struct conversion;
     the rows are then gathered by column, those values missing, the others kept."""

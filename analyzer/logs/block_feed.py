@@ -15,6 +15,7 @@ compiled, its calls into the compiled correlator are direct.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from analyzer.logs.correlate import Correlator, SessionTls
@@ -37,6 +38,7 @@ _FACTS: dict[tuple[Any, ...], SessionTls] = {}
 FACTS_LIMIT = 4096
 
 
+@dataclass(frozen=True)
 class SessionRows:
     """The values the correlator takes a block's TLS session lines by (``tls_session``,
     ``session_failure``), one list per column; no ``TlsEvent`` is built for those rows, and
@@ -58,35 +60,19 @@ class SessionRows:
         queue_id: queue ids (a failure's message, when the line names one).
     """
 
-    def __init__(
-        self,
-        host: list[str],
-        service: list[str],
-        pid: list[int | None],
-        peer_ip: list[str],
-        port: list[int | None],
-        direction: list[Direction | None],
-        trust: list[Trust | None],
-        tls_version: list[TlsVersion | None],
-        cipher: list[str | None],
-        bits: list[int | None],
-        category: list[FailureCategory | None],
-        detail: list[str],
-        queue_id: list[str],
-    ) -> None:
-        self.host = host
-        self.service = service
-        self.pid = pid
-        self.peer_ip = peer_ip
-        self.port = port
-        self.direction = direction
-        self.trust = trust
-        self.tls_version = tls_version
-        self.cipher = cipher
-        self.bits = bits
-        self.category = category
-        self.detail = detail
-        self.queue_id = queue_id
+    host: list[str]
+    service: list[str]
+    pid: list[int | None]
+    peer_ip: list[str]
+    port: list[int | None]
+    direction: list[Direction | None]
+    trust: list[Trust | None]
+    tls_version: list[TlsVersion | None]
+    cipher: list[str | None]
+    bits: list[int | None]
+    category: list[FailureCategory | None]
+    detail: list[str]
+    queue_id: list[str]
 
     def feed(self, correlator: Correlator, v: int, kind: str, stamp: Any) -> bool:
         """Feed the ``v``-th of these rows, of kind ``kind``; true when the correlator re-read
@@ -109,6 +95,7 @@ class SessionRows:
         )
 
 
+@dataclass(frozen=True)
 class LinkRows:
     """The values the correlator takes a block's connection lines and bounce notices by
     (``connect``, ``disconnect``, ``notification``), one list per column.
@@ -117,27 +104,15 @@ class LinkRows:
         host ... detail: the values of the columns of the same names.
     """
 
-    def __init__(
-        self,
-        host: list[str],
-        service: list[str],
-        pid: list[int | None],
-        peer_ip: list[str],
-        direction: list[Direction | None],
-        encrypted: list[bool | None],
-        queue_id: list[str],
-        notice_queue_id: list[str],
-        detail: list[str],
-    ) -> None:
-        self.host = host
-        self.service = service
-        self.pid = pid
-        self.peer_ip = peer_ip
-        self.direction = direction
-        self.encrypted = encrypted
-        self.queue_id = queue_id
-        self.notice_queue_id = notice_queue_id
-        self.detail = detail
+    host: list[str]
+    service: list[str]
+    pid: list[int | None]
+    peer_ip: list[str]
+    direction: list[Direction | None]
+    encrypted: list[bool | None]
+    queue_id: list[str]
+    notice_queue_id: list[str]
+    detail: list[str]
 
     def feed(self, correlator: Correlator, i: int, kind: str, stamp: Any) -> None:
         """Feed the ``i``-th of these rows, of kind ``kind``, logged at ``stamp``."""
@@ -153,6 +128,7 @@ class LinkRows:
             correlator.disconnect(key, self.direction[i], self.encrypted[i])
 
 
+@dataclass(frozen=True)
 class BookRows:
     """The values of a block's queue bookkeeping rows (``queued``, ``message-id``,
     ``removed``), in their order, and the Message-IDs of its ``message-id`` rows.
@@ -164,13 +140,10 @@ class BookRows:
         message_id: the Message-IDs, one per ``message-id`` row, in order.
     """
 
-    def __init__(
-        self, host: list[str], queue_id: list[str], sender: list[str], message_id: list[str]
-    ) -> None:
-        self.host = host
-        self.queue_id = queue_id
-        self.sender = sender
-        self.message_id = message_id
+    host: list[str]
+    queue_id: list[str]
+    sender: list[str]
+    message_id: list[str]
 
 
 def feed_rows(
