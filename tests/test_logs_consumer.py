@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import get_args, get_type_hints
 
 import pandas.testing as pdt
+import pyarrow as pa
 import pytest
 
 from analyzer.frames import arrow_rows, fast_feed
@@ -31,7 +32,7 @@ from analyzer.logs.delivery_rows import (
 )
 from analyzer.logs.prefix import PrefixContext
 from analyzer.logs.registry import LineResult, read_line
-from analyzer.model.logs import Delivery, TlsEvent
+from analyzer.model.logs import Delivery, EventKind, TlsEvent
 from tests.test_logs_fastpath import _both, assert_same
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +117,23 @@ def test_frame_parts_hand_back_each_joined_columns_parts(
     pdt.assert_frame_equal(got, deliveries_frame(records))
     assert len(calls) == sum(str(t) != "string" for t in got.dtypes) == 13
     arrow_rows.give_back_freed_memory()  # (the real one, on this platform: harmless)
+
+
+def test_enum_members_of_a_dictionary_with_repeated_texts() -> None:
+    """A category column's dictionary may repeat its texts; each becomes its member, and a
+    text no member has is refused as the enum refuses it, and not remembered."""
+    texts = ["delivery", "queued", "delivery", "delivery"]
+    got = fast_feed._as_members(EventKind, texts)
+    assert got == [EventKind.DELIVERY, EventKind.QUEUED, EventKind.DELIVERY, EventKind.DELIVERY]
+    with pytest.raises(ValueError, match="bounced-ish"):
+        fast_feed._as_members(EventKind, ["queued", "bounced-ish"])
+    assert "bounced-ish" not in fast_feed._MEMBERS[EventKind]
+    column = pa.DictionaryArray.from_arrays(
+        pa.array([0, 2, None, 1], pa.int32()), pa.array(texts[:3], pa.large_string())
+    )
+    assert fast_feed._pylist(column, EventKind) == [
+        EventKind.DELIVERY, EventKind.DELIVERY, None, EventKind.QUEUED,
+    ]  # fmt: skip
 
 
 def test_rows_the_frame_cannot_hold_take_the_column_path() -> None:
