@@ -16,11 +16,14 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from analyzer.api_logs import blocks, read_logs_result, shared
 from analyzer.api_logs.shared import TableChannel
+from analyzer.frames.arrow_rows import EVENT_TYPES
+from analyzer.frames.fast_postfix import WITHOUT_RAW
 from analyzer.sources import forked
 from analyzer.sources import logs as log_sources
 from analyzer.sources.logs import discover
@@ -75,7 +78,35 @@ def test_tables_go_into_the_memory_files_the_parent_made_ready() -> None:
     assert [t.equals(w) for t, w in zip(got, [small, large, small], strict=True)] == [True] * 3
     assert tables._ready == 0  # both came back
     # the files made ready next are a quarter larger than the largest table (in MiB)
-    assert tables._expect == -(-sizes[1] * 5 // 4 // (1 << 20)) * (1 << 20) > 4 << 20
+    assert tables._expect == -(-sizes[1].total * 5 // 4 // (1 << 20)) * (1 << 20) > 4 << 20
+    tables.close()
+
+
+def test_raw_lines_are_written_from_the_block_and_come_back_in_place() -> None:
+    """A table without its raw lines, and the lines of its rows: they come back as its raw
+    column, in the mapping (not copied), runs of lines and single lines alike."""
+    texts = ["l0 a", "", "l2 bb", "l3 ccc", "l4", "l5 dddd", "l6", "l7 é"]
+    lines = pa.array(texts, pa.large_string()).slice(1)  # at an offset, as a block's are
+    rows = np.array([1, 2, 4, 5, 6])  # runs [1, 2], [4, 5, 6] of the sliced lines
+    events = pa.table(
+        [
+            pa.array(rows + 10, pa.int64()) if f.name == "line" else pa.nulls(len(rows), f.type)
+            for f in WITHOUT_RAW
+        ],
+        schema=WITHOUT_RAW,
+    )
+    tables = TableChannel()
+    sent = tables.put(events, rows, lines)
+    assert sent.raw == len("l2 bbl3 cccl5 ddddl6l7 é".encode())
+    assert sent.total == -(-sent.size // 8) * 8 + 8 * 6 + sent.raw
+    got = tables.take(sent)
+    assert got.schema == EVENT_TYPES  # the raw lines in their place
+    assert got["raw"].to_pylist() == ["l2 bb", "l3 ccc", "l5 dddd", "l6", "l7 é"]
+    assert got["line"].to_pylist() == [11, 12, 14, 15, 16]
+    assert not got["raw"].chunks[0].buffers()[2].is_mutable  # the mapping
+    # no rows: no lines, and the table as it was
+    empty = tables.take(tables.put(events.slice(0, 0), np.array([], np.int64), lines))
+    assert empty["raw"].to_pylist() == []
     tables.close()
 
 

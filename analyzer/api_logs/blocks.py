@@ -153,16 +153,19 @@ class _Cursor:
         return out
 
 
-def steps(plan: Iterable[LogFile | Stream], zone: tzinfo, raw: bool = True) -> Iterator[Step]:
+def steps(
+    plan: Iterable[LogFile | Stream], zone: tzinfo, raw: bool = True, defer_raw: bool = False
+) -> Iterator[Step]:
     """The producer: every file of ``plan`` in order, block by block (the vectorised rows
-    with their raw lines when ``raw``)."""
+    with their raw lines when ``raw``; those left where they are with ``defer_raw``,
+    ``BlockRead.complete``)."""
     seen_heads: dict[str, int] = {}
     for item in plan:
         if isinstance(item, Stream):
             ctx = PrefixContext(item.origin, item.reference, zone)
             at = _Cursor()
             yield FileStart(ctx)
-            yield from _blocks(item.stream, ctx, 0, at, raw)
+            yield from _blocks(item.stream, ctx, 0, at, raw, defer_raw)
             yield FileEnd(at.news())
             continue
         head = hashlib.sha256("\n".join(head_text(item, 20)).encode()).hexdigest()
@@ -174,7 +177,7 @@ def steps(plan: Iterable[LogFile | Stream], zone: tzinfo, raw: bool = True) -> I
             with open_file(item) as fh:
                 opened = True
                 yield FileStart(ctx)
-                yield from _blocks(fh, ctx, skip, at, raw)
+                yield from _blocks(fh, ctx, skip, at, raw, defer_raw)
         except OSError as exc:
             failed = ParseIssue(
                 item.origin, 0, IssueKind.UNREADABLE, f"cannot read: {exc}", unit="file"
@@ -186,10 +189,10 @@ def steps(plan: Iterable[LogFile | Stream], zone: tzinfo, raw: bool = True) -> I
 
 
 def _blocks(
-    stream: BinaryIO, ctx: PrefixContext, skip: int, at: _Cursor, raw: bool
+    stream: BinaryIO, ctx: PrefixContext, skip: int, at: _Cursor, raw: bool, defer_raw: bool
 ) -> Iterator[Block]:
     """The blocks of one file, the first ``skip`` lines being duplicates."""
-    fast = FastPostfix(ctx, raw=raw)
+    fast = FastPostfix(ctx, raw=raw, defer_raw=defer_raw)
     for block in iter_blocks(stream, ctx.origin, at.issues, split=False):
         size = len(block)
         drop = min(max(skip - at.lines, 0), size)
@@ -361,30 +364,32 @@ class _SharedBlock:
 
     Attributes:
         step: the block, its events table left out.
-        size: the table's size in bytes.
+        sent: where the table lies in its memory file (``shared.Sent``).
     """
 
     step: Block
-    size: int
+    sent: shared.Sent
 
     @classmethod
     def of(cls, step: Block, tables: shared.TableChannel) -> Block | _SharedBlock:
-        """``step``, its table sent through ``tables`` (as it is when it has none)."""
-        if step.read is None:
+        """``step``, its table sent through ``tables`` (as it is when it has none), with its
+        raw lines when they were left out of it (``BlockRead.complete``)."""
+        read = step.read
+        if read is None:
             return step
         try:
-            size = tables.put(step.read.events)
+            sent = tables.put(read.events, read.raw_rows, read.raw_lines)
         except ConnectionError:
             raise  # the parent has gone
-        except OSError:
-            return step  # no memory file this time (a limit reached): over the pipe
-        read = replace(step.read, events=_NO_EVENTS)
-        return cls(replace(step, read=read), size)
+        except OSError:  # no memory file this time (a limit reached): over the pipe
+            return replace(step, read=read.complete())
+        read = replace(read, events=_NO_EVENTS, raw_rows=None, raw_lines=None)
+        return cls(replace(step, read=read), sent)
 
     def block(self, tables: shared.TableChannel) -> Block:
         """The block, its table taken from ``tables``."""
         assert self.step.read is not None
-        read = replace(self.step.read, events=tables.take(self.size))
+        read = replace(self.step.read, events=tables.take(self.sent))
         return replace(self.step, read=read)
 
 
@@ -400,7 +405,9 @@ def _produce(
 ) -> None:
     if tables is not None:
         tables.in_child()
-    for step in steps(plan, zone, raw):
+    # the raw lines are written into the memory files from the block as they are, not
+    # gathered into the events tables first (``shared.TableChannel.put``)
+    for step in steps(plan, zone, raw, defer_raw=tables is not None):
         if tables is not None and isinstance(step, Block):
             send.send(_SharedBlock.of(step, tables))
         else:

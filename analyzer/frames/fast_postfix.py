@@ -32,6 +32,7 @@ value of a block. ``tests/test_logs_fastpath.py`` checks both readers give equal
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +124,26 @@ class BlockRead:
     stamps: Stamps
     slow: list[int]
     unrelated: int
+    raw_rows: Any = dataclasses.field(default=None, compare=False)
+    raw_lines: pa.Array | None = dataclasses.field(default=None, compare=False)
+
+    def complete(self) -> BlockRead:
+        """This read with its raw lines in ``events``: a reader made with ``defer_raw``
+        leaves them out, and gives the lines of the block (``raw_lines``) and the index of
+        each event's line among them (``raw_rows``) instead."""
+        if self.raw_rows is None or self.raw_lines is None:
+            return self
+        raw = self.raw_lines.take(pa.array(self.raw_rows))
+        return BlockRead(with_raw(self.events, raw), self.stamps, self.slow, self.unrelated)
+
+
+_RAW_AT = EVENT_TYPES.get_field_index("raw")
+WITHOUT_RAW = EVENT_TYPES.remove(_RAW_AT)  # the columns of an events table left without them
+
+
+def with_raw(events: pa.Table, raw: pa.Array) -> pa.Table:
+    """``events`` (of ``WITHOUT_RAW``) with ``raw``, the raw lines of its rows, in place."""
+    return events.add_column(_RAW_AT, EVENT_TYPES.field(_RAW_AT), raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,11 +216,14 @@ _FOLDED_PROBE = FOLDED_HINT.encode().rstrip()
 class FastPostfix:
     """Reads blocks of one file's lines; remembers the time stamps it has converted."""
 
-    def __init__(self, ctx: PrefixContext, *, raw: bool = True) -> None:
+    def __init__(self, ctx: PrefixContext, *, raw: bool = True, defer_raw: bool = False) -> None:
         """``raw``: whether the events carry their raw lines (else empty texts: a reader
-        that keeps no events frame needs none, and so neither gathers nor passes them)."""
+        that keeps no events frame needs none, and so neither gathers nor passes them).
+        ``defer_raw``: the raw lines are left out of the events, and where they are is given
+        instead (``BlockRead.complete``), for a caller that sends them on as they are."""
         self.ctx = ctx
         self.raw = raw
+        self.defer = raw and defer_raw
         self._stamps: dict[str, Any] = {}
 
     def _stamp(self, stamp: str) -> Any:
@@ -273,7 +297,9 @@ class FastPostfix:
         unrelated = int(np.count_nonzero(quiet))
         if not parts:
             return BlockRead(EVENT_TYPES.empty_table(), _NO_STAMPS, slow, unrelated)
-        table, stamps = self._assemble(parts, pre, lines, first_line_no)
+        table, stamps, rows = self._assemble(parts, pre, lines, first_line_no)
+        if self.defer:
+            return BlockRead(table, stamps, slow, unrelated, rows, lines)
         return BlockRead(table, stamps, slow, unrelated)
 
     @staticmethod
@@ -296,8 +322,9 @@ class FastPostfix:
 
     def _assemble(
         self, parts: list[_Part], pre: pa.Array, lines: pa.Array, first_line_no: int
-    ) -> tuple[pa.Table, Stamps]:
-        """The events of ``parts`` in line order, and their time stamps."""
+    ) -> tuple[pa.Table, Stamps, Any]:
+        """The events of ``parts`` in line order, their time stamps, and their lines
+        (indexes into ``lines``); without their raw lines when they are deferred."""
         events = np.zeros(len(lines), dtype=np.bool_)
         for part in parts:
             events[part.rows] = True
@@ -321,11 +348,14 @@ class FastPostfix:
             "pid": pc.cast(null_if_empty(pre.field("pid").take(take)), pa.int64()),
             "source": _constant(self.ctx.origin, n),
             "line": pa.array(rows + first_line_no),
-            "raw": lines.take(take) if self.raw else _constant("", n),
         }
+        if not self.defer:
+            columns["raw"] = lines.take(take) if self.raw else _constant("", n)
         gather = _Gather(n, at)
         arrays = []
         for field, col in zip(EVENT_TYPES, EVENTS.columns, strict=True):
+            if self.defer and field.name == "raw":
+                continue
             arr = columns.get(field.name)
             if arr is None:
                 text = col.kind is Kind.STRING and field.name not in _NULL_STRINGS
@@ -334,7 +364,8 @@ class FastPostfix:
                 }
                 arr = gather.column(field.type, "" if text else None, got)
             arrays.append(arr.cast(field.type) if arr.type != field.type else arr)
-        return pa.Table.from_arrays(arrays, schema=EVENT_TYPES), stamps
+        schema = WITHOUT_RAW if self.defer else EVENT_TYPES
+        return pa.Table.from_arrays(arrays, schema=schema), stamps, rows
 
 
 class _Gather:
@@ -451,6 +482,19 @@ def _prefixes(lines: pa.Array) -> tuple[pa.Array, Any]:
     inside = ok & (at < offsets[1:])
     space[inside] = data[at[inside]] == _SPACE
     return pre, np.where(ok, width + space, -1)
+
+
+def line_spans(lines: pa.Array, rows: Any) -> tuple[Any, Any]:
+    """Where the texts of the rows ``rows`` of ``lines`` (a large string array) start and
+    end in its bytes (``line_text``)."""
+    offsets, _ = _layout(lines)
+    return offsets[rows], offsets[rows + 1]
+
+
+def line_text(lines: pa.Array) -> pa.Buffer:
+    """The bytes the texts of ``lines`` (a large string array) lie in."""
+    data = lines.buffers()[2]
+    return data if data is not None else pa.py_buffer(b"")
 
 
 def _layout(arr: pa.Array) -> tuple[Any, Any]:
