@@ -23,7 +23,7 @@ import pytest
 from analyzer.api_logs import blocks, read_logs_result, shared
 from analyzer.api_logs.shared import TableChannel
 from analyzer.frames.arrow_rows import EVENT_TYPES
-from analyzer.frames.fast_postfix import WITHOUT_RAW
+from analyzer.frames.fast_postfix import WITHOUT_RAW, DeferredRaw
 from analyzer.sources import forked
 from analyzer.sources import logs as log_sources
 from analyzer.sources.logs import discover
@@ -96,7 +96,7 @@ def test_raw_lines_are_written_from_the_block_and_come_back_in_place() -> None:
         schema=WITHOUT_RAW,
     )
     tables = TableChannel()
-    sent = tables.put(events, rows, lines)
+    sent = tables.put(events, DeferredRaw(lines, rows))
     assert sent.raw == len("l2 bbl3 cccl5 ddddl6l7 é".encode())
     assert sent.total == -(-sent.size // 8) * 8 + 8 * 6 + sent.raw
     got = tables.take(sent)
@@ -105,7 +105,7 @@ def test_raw_lines_are_written_from_the_block_and_come_back_in_place() -> None:
     assert got["line"].to_pylist() == [11, 12, 14, 15, 16]
     assert not got["raw"].chunks[0].buffers()[2].is_mutable  # the mapping
     # no rows: no lines, and the table as it was
-    empty = tables.take(tables.put(events.slice(0, 0), np.array([], np.int64), lines))
+    empty = tables.take(tables.put(events.slice(0, 0), DeferredRaw(lines, np.array([], np.int64))))
     assert empty["raw"].to_pylist() == []
     tables.close()
 

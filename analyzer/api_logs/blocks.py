@@ -378,12 +378,12 @@ class _SharedBlock:
         if read is None:
             return step
         try:
-            sent = tables.put(read.events, read.raw_rows, read.raw_lines)
+            sent = tables.put(read.events, read.deferred)
         except ConnectionError:
             raise  # the parent has gone
         except OSError:  # no memory file this time (a limit reached): over the pipe
             return replace(step, read=read.complete())
-        read = replace(read, events=_NO_EVENTS, raw_rows=None, raw_lines=None)
+        read = replace(read, events=_NO_EVENTS, deferred=None)
         return cls(replace(step, read=read), sent)
 
     def block(self, tables: shared.TableChannel) -> Block:

@@ -35,12 +35,12 @@ import array
 import mmap
 import os
 import socket
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
-from analyzer.frames.fast_postfix import line_spans, line_text, with_raw
+from analyzer.frames.fast_postfix import DeferredRaw, line_spans, line_text, with_raw
 
 _NAME = "mailtls-events"
 _MIB = 1 << 20
@@ -65,12 +65,12 @@ class TableChannel:
         """In the parent, once the child is started: the child's end is closed."""
         self._child.close()
 
-    def put(self, table: pa.Table, raw_rows: Any = None, raw_lines: pa.Array | None = None) -> Sent:
+    def put(self, table: pa.Table, deferred: DeferredRaw | None = None) -> Sent:
         """In the child: send ``table``; where it lies in its memory file (the parent's
         ``take`` needs it). It goes in a memory file the parent made ready (``provide``)
-        when one has come, else in a new one. With ``raw_rows`` and ``raw_lines``, the table
-        has no raw lines (``fast_postfix.BlockRead.complete``): they are written after it
-        from the block's text, a run of consecutive lines at a time, not gathered first."""
+        when one has come, else in a new one. With ``deferred``, the table has no raw lines
+        (``fast_postfix.BlockRead.complete``): they are written after it from the block's
+        text, a run of consecutive lines at a time, not gathered first."""
         fd = self._provided()
         tag = b"p" if fd is not None else b"t"
         if fd is None:
@@ -82,8 +82,8 @@ class TableChannel:
                     writer.write_table(table)
                 size = file.tell()
             sent = Sent(size, size, -1)
-            if raw_rows is not None and raw_lines is not None:
-                sent = _write_raw(fd, size, raw_rows, raw_lines)
+            if deferred is not None:
+                sent = _write_raw(fd, size, deferred)
             if tag == b"p":
                 os.ftruncate(fd, sent.total)  # the pages beyond the table go back
             _send_fd(self._child, tag, fd)
@@ -176,10 +176,11 @@ def _aligned(size: int) -> int:
 _IOV_MAX = 1024  # buffers a ``pwritev`` call takes at most (Linux's IOV_MAX)
 
 
-def _write_raw(fd: int, size: int, rows: Any, lines: pa.Array) -> Sent:
-    """Write the raw lines ``lines[rows]`` (``rows`` ascending) into the memory file ``fd``
-    after the table's ``size`` bytes: their offsets, then their text, a run of consecutive
-    lines of the block's text at a time (``pwritev``)."""
+def _write_raw(fd: int, size: int, deferred: DeferredRaw) -> Sent:
+    """Write the raw lines ``deferred`` stands for into the memory file ``fd`` after the
+    table's ``size`` bytes: their offsets, then their text, a run of consecutive lines of
+    the block's text at a time (``pwritev``)."""
+    lines, rows = deferred
     starts, ends = line_spans(lines, rows)
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(ends - starts, out=offsets[1:])

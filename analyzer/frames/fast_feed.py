@@ -78,6 +78,7 @@ _EVENT_ARGS = [
     {"origin": "source", "line_no": "line", "kind": "event"}.get(f, f)
     for f in TlsEvent.__dataclass_fields__
 ]
+# The columns of ``block_feed.LinkRows`` and ``SessionRows``, in the order of their fields.
 _LINK_COLUMNS = ("host", "service", "pid", "peer_ip", "direction", "encrypted", "queue_id",
                  "notice_queue_id", "detail")  # fmt: skip
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -124,17 +124,28 @@ class BlockRead:
     stamps: Stamps
     slow: list[int]
     unrelated: int
-    raw_rows: Any = dataclasses.field(default=None, compare=False)
-    raw_lines: pa.Array | None = dataclasses.field(default=None, compare=False)
+    deferred: DeferredRaw | None = dataclasses.field(default=None, compare=False)
 
     def complete(self) -> BlockRead:
         """This read with its raw lines in ``events``: a reader made with ``defer_raw``
-        leaves them out, and gives the lines of the block (``raw_lines``) and the index of
-        each event's line among them (``raw_rows``) instead."""
-        if self.raw_rows is None or self.raw_lines is None:
+        leaves them out, and says where they are instead (``deferred``)."""
+        if self.deferred is None:
             return self
-        raw = self.raw_lines.take(pa.array(self.raw_rows))
+        lines, rows = self.deferred
+        raw = lines.take(pa.array(rows))
         return BlockRead(with_raw(self.events, raw), self.stamps, self.slow, self.unrelated)
+
+
+class DeferredRaw(NamedTuple):
+    """Where the raw lines left out of an events table are.
+
+    Attributes:
+        lines: the lines of the block.
+        rows: the index among them of each event's line (ascending).
+    """
+
+    lines: pa.Array
+    rows: Any
 
 
 _RAW_AT = EVENT_TYPES.get_field_index("raw")
@@ -299,7 +310,7 @@ class FastPostfix:
             return BlockRead(EVENT_TYPES.empty_table(), _NO_STAMPS, slow, unrelated)
         table, stamps, rows = self._assemble(parts, pre, lines, first_line_no)
         if self.defer:
-            return BlockRead(table, stamps, slow, unrelated, rows, lines)
+            return BlockRead(table, stamps, slow, unrelated, DeferredRaw(lines, rows))
         return BlockRead(table, stamps, slow, unrelated)
 
     @staticmethod

@@ -83,9 +83,7 @@ class SessionRows:
             values = (peer_ip, self.trust[v], self.tls_version[v], self.cipher[v], self.bits[v])
             facts = _FACTS.get(values)
             if facts is None:  # frozen: one record per distinct session, shared
-                facts = SessionTls(peer_ip, self.trust[v], self.tls_version[v],
-                                   self.cipher[v], self.bits[v])  # fmt: skip
-                _FACTS[values] = facts
+                facts = _FACTS[values] = SessionTls(*values)
                 if len(_FACTS) > FACTS_LIMIT:
                     _FACTS.clear()
             correlator.tls_session(key, facts, False, self.port[v], stamp, self.direction[v])
